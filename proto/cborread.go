@@ -1,0 +1,361 @@
+package proto
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"unicode/utf8"
+)
+
+// cborReader is a tokenReader over a CBOR data item (RFC 8949). It accepts
+// definite and indefinite lengths, skips tags, and refuses byte strings,
+// undefined and unknown simple values where the document needs something
+// else. Lengths are checked against the bytes left before anything is
+// allocated.
+type cborReader struct {
+	data  []byte
+	pos   int
+	left  []int64 // per open container: items left, or -1 for indefinite
+	buf   []byte  // joined chunks of an indefinite string
+	depth int
+}
+
+var _ tokenReader = (*cborReader)(nil)
+
+const cborBreak = 0xff
+
+var errCBORBreak = errors.New("malformed CBOR: unexpected break")
+
+func newCBORReader(data []byte) *cborReader {
+	return &cborReader{data: data, left: make([]int64, 0, 8)}
+}
+
+func (r *cborReader) syntaxf(format string, args ...any) error {
+	return fmt.Errorf("malformed CBOR at offset %d: %s", r.pos, fmt.Sprintf(format, args...))
+}
+
+// head reads an initial byte and its argument. For ai 31 it returns
+// indefinite; for major type 7 the argument is the raw float bits.
+func (r *cborReader) head() (major byte, arg uint64, indefinite bool, err error) {
+	if r.pos >= len(r.data) {
+		return 0, 0, false, errTruncated
+	}
+	ib := r.data[r.pos]
+	major, ai := ib>>5, ib&0x1f
+	r.pos++
+	switch {
+	case ai < 24:
+		return major, uint64(ai), false, nil
+	case ai == 31:
+		return major, 0, true, nil
+	case ai > 27:
+		r.pos--
+		return 0, 0, false, r.syntaxf("reserved additional information %d", ai)
+	}
+	size := 1 << (ai - 24)
+	if len(r.data)-r.pos < size {
+		return 0, 0, false, errTruncated
+	}
+	b := r.data[r.pos : r.pos+size]
+	r.pos += size
+	switch size {
+	case 1:
+		arg = uint64(b[0])
+	case 2:
+		arg = uint64(binary.BigEndian.Uint16(b))
+	case 4:
+		arg = uint64(binary.BigEndian.Uint32(b))
+	default:
+		arg = binary.BigEndian.Uint64(b)
+	}
+	return major, arg, false, nil
+}
+
+// skipTags consumes any tags before the next item.
+func (r *cborReader) skipTags() error {
+	for r.pos < len(r.data) && r.data[r.pos]>>5 == 6 {
+		if _, _, indef, err := r.head(); err != nil {
+			return err
+		} else if indef {
+			return r.syntaxf("indefinite tag")
+		}
+	}
+	return nil
+}
+
+func (r *cborReader) peek() (kind, error) {
+	if err := r.skipTags(); err != nil {
+		return 0, err
+	}
+	if r.pos >= len(r.data) {
+		return 0, errTruncated
+	}
+	ib := r.data[r.pos]
+	switch ib >> 5 {
+	case 0, 1:
+		return kindNumber, nil
+	case 2:
+		return kindBytes, nil
+	case 3:
+		return kindString, nil
+	case 4:
+		return kindList, nil
+	case 5:
+		return kindMap, nil
+	}
+	switch ib {
+	case 0xf4, 0xf5:
+		return kindBool, nil
+	case 0xf6:
+		return kindNull, nil
+	case 0xf9, 0xfa, 0xfb:
+		return kindNumber, nil
+	case cborBreak:
+		return 0, errCBORBreak
+	}
+	return kindOther, nil
+}
+
+func (r *cborReader) open(want byte, perItem int64) error {
+	if err := r.skipTags(); err != nil {
+		return err
+	}
+	major, n, indef, err := r.head()
+	if err != nil {
+		return err
+	}
+	if major != want {
+		return r.syntaxf("expected major type %d, got %d", want, major)
+	}
+	if len(r.left) >= MaxDepth {
+		return errTooDeep
+	}
+	count := int64(-1)
+	if !indef {
+		if n > uint64(len(r.data)-r.pos)/uint64(perItem) {
+			return r.syntaxf("length %d exceeds the data", n)
+		}
+		count = int64(n)
+	}
+	r.left = append(r.left, count)
+	return nil
+}
+
+func (r *cborReader) openMap() error  { return r.open(5, 2) }
+func (r *cborReader) openList() error { return r.open(4, 1) }
+
+// more reports whether the open container has another member, and pops the
+// container when it has none.
+func (r *cborReader) more() (bool, error) {
+	top := len(r.left) - 1
+	switch r.left[top] {
+	case 0:
+		r.left = r.left[:top]
+		return false, nil
+	case -1:
+		if r.pos >= len(r.data) {
+			return false, errTruncated
+		}
+		if r.data[r.pos] == cborBreak {
+			r.pos++
+			r.left = r.left[:top]
+			return false, nil
+		}
+	default:
+		r.left[top]--
+	}
+	return true, nil
+}
+
+func (r *cborReader) nextKey() ([]byte, bool, error) {
+	ok, err := r.more()
+	if !ok || err != nil {
+		return nil, false, err
+	}
+	k, err := r.peek()
+	if err != nil {
+		return nil, false, err
+	}
+	if k != kindString {
+		return nil, false, r.syntaxf("map key is %s, not a text string", k)
+	}
+	key, err := r.readString()
+	return key, err == nil, err
+}
+
+func (r *cborReader) nextItem() (bool, error) { return r.more() }
+
+func (r *cborReader) readString() ([]byte, error) {
+	if err := r.skipTags(); err != nil {
+		return nil, err
+	}
+	major, n, indef, err := r.head()
+	if err != nil {
+		return nil, err
+	}
+	if major != 3 {
+		return nil, r.syntaxf("expected a text string")
+	}
+	var s []byte
+	if indef {
+		s, err = r.readChunks()
+	} else {
+		s, err = r.take(n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !utf8.Valid(s) {
+		return nil, r.syntaxf("text string is not valid UTF-8")
+	}
+	return s, nil
+}
+
+func (r *cborReader) take(n uint64) ([]byte, error) {
+	if n > uint64(len(r.data)-r.pos) {
+		return nil, errTruncated
+	}
+	s := r.data[r.pos : r.pos+int(n)]
+	r.pos += int(n)
+	return s, nil
+}
+
+// readChunks joins the definite chunks of an indefinite text string.
+func (r *cborReader) readChunks() ([]byte, error) {
+	r.buf = r.buf[:0]
+	for {
+		if r.pos >= len(r.data) {
+			return nil, errTruncated
+		}
+		if r.data[r.pos] == cborBreak {
+			r.pos++
+			return r.buf, nil
+		}
+		major, n, indef, err := r.head()
+		if err != nil {
+			return nil, err
+		}
+		if major != 3 || indef {
+			return nil, r.syntaxf("bad chunk in indefinite text string")
+		}
+		chunk, err := r.take(n)
+		if err != nil {
+			return nil, err
+		}
+		r.buf = append(r.buf, chunk...)
+	}
+}
+
+func (r *cborReader) readNumber() (number, error) {
+	if err := r.skipTags(); err != nil {
+		return number{}, err
+	}
+	if r.pos >= len(r.data) {
+		return number{}, errTruncated
+	}
+	ib := r.data[r.pos]
+	major, arg, indef, err := r.head()
+	if err != nil {
+		return number{}, err
+	}
+	switch {
+	case indef:
+	case major == 0:
+		return number{mag: arg}, nil
+	case major == 1 && arg == math.MaxUint64:
+		return number{isFloat: true, f: -math.Exp2(64)}, nil
+	case major == 1:
+		return number{neg: true, mag: arg + 1}, nil
+	case ib == 0xf9:
+		return number{isFloat: true, f: float16ToFloat64(uint16(arg))}, nil
+	case ib == 0xfa:
+		return number{isFloat: true, f: float64(math.Float32frombits(uint32(arg)))}, nil
+	case ib == 0xfb:
+		return number{isFloat: true, f: math.Float64frombits(arg)}, nil
+	}
+	return number{}, r.syntaxf("expected a number")
+}
+
+// float16ToFloat64 converts IEEE 754 half precision bits.
+func float16ToFloat64(h uint16) float64 {
+	sign := 1.0
+	if h&0x8000 != 0 {
+		sign = -1
+	}
+	exp, frac := int(h>>10)&0x1f, float64(h&0x3ff)
+	switch exp {
+	case 0:
+		return sign * math.Ldexp(frac, -24)
+	case 31:
+		if frac == 0 {
+			return sign * math.Inf(1)
+		}
+		return math.NaN()
+	}
+	return sign * math.Ldexp(frac+1024, exp-25)
+}
+
+func (r *cborReader) skip() error {
+	if r.depth >= MaxDepth {
+		return errTooDeep
+	}
+	r.depth++
+	defer func() { r.depth-- }()
+	if err := r.skipTags(); err != nil {
+		return err
+	}
+	if r.pos < len(r.data) && r.data[r.pos] == cborBreak {
+		return errCBORBreak
+	}
+	major, n, indef, err := r.head()
+	if err != nil {
+		return err
+	}
+	switch major {
+	case 2, 3:
+		if indef {
+			_, err = r.readChunks()
+			return err
+		}
+		_, err = r.take(n)
+		return err
+	case 4, 5:
+		return r.skipMembers(major, n, indef)
+	}
+	if major == 7 && indef {
+		return errCBORBreak
+	}
+	return nil
+}
+
+// skipMembers skips the items of a list (major 4) or the pairs of a map.
+func (r *cborReader) skipMembers(major byte, n uint64, indef bool) error {
+	per := uint64(1)
+	if major == 5 {
+		per = 2
+	}
+	if !indef && n > uint64(len(r.data)-r.pos)/per {
+		return r.syntaxf("length %d exceeds the data", n)
+	}
+	for i := uint64(0); indef || i < n*per; i++ {
+		if indef && r.pos < len(r.data) && r.data[r.pos] == cborBreak {
+			if major == 5 && i%2 == 1 {
+				return r.syntaxf("map ends between a key and its value")
+			}
+			r.pos++
+			return nil
+		}
+		if err := r.skip(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *cborReader) finish() error {
+	if r.pos != len(r.data) {
+		return errTrailing
+	}
+	return nil
+}
