@@ -1,0 +1,131 @@
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/vigil-iot/vigil/proto"
+)
+
+// CustomSource supplies the custom metrics of a report.
+type CustomSource interface {
+	CustomMetrics(ctx context.Context) (map[string]proto.CustomValue, error)
+}
+
+// maxCustomOutput bounds what a custom metric file or command may produce.
+const maxCustomOutput = 64 << 10
+
+// DefaultCommandTimeout bounds a custom metric command's run.
+const DefaultCommandTimeout = 10 * time.Second
+
+// FileSource reads custom metrics from a file on every report.
+type FileSource struct {
+	Path string
+}
+
+// CustomMetrics reads and parses the file. See ParseCustomMetrics.
+func (f FileSource) CustomMetrics(context.Context) (map[string]proto.CustomValue, error) {
+	data, err := os.ReadFile(f.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read custom metrics file: %w", err)
+	}
+	if len(data) > maxCustomOutput {
+		return nil, fmt.Errorf("custom metrics file %s is %d bytes, over %d", f.Path, len(data), maxCustomOutput)
+	}
+	m, err := ParseCustomMetrics(data)
+	if err != nil {
+		return nil, fmt.Errorf("custom metrics file %s: %w", f.Path, err)
+	}
+	return m, nil
+}
+
+// CommandSource runs a command through /bin/sh on every report and parses
+// its standard output.
+type CommandSource struct {
+	Command string
+	// Timeout bounds a run; 0 means DefaultCommandTimeout.
+	Timeout time.Duration
+}
+
+// CustomMetrics runs the command and parses its output. See
+// ParseCustomMetrics.
+func (c CommandSource) CustomMetrics(ctx context.Context) (map[string]proto.CustomValue, error) {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultCommandTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var out, errOut limitedBuffer
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c.Command)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("custom metrics command %q: %w (stderr: %s)", c.Command, err, bytes.TrimSpace(errOut.Bytes()))
+	}
+	if out.over {
+		return nil, fmt.Errorf("custom metrics command %q printed more than %d bytes", c.Command, maxCustomOutput)
+	}
+	m, err := ParseCustomMetrics(out.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("custom metrics command %q: %w", c.Command, err)
+	}
+	return m, nil
+}
+
+// limitedBuffer keeps the first maxCustomOutput bytes written to it.
+type limitedBuffer struct {
+	bytes.Buffer
+	over bool
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := maxCustomOutput - b.Len(); len(p) > room {
+		b.over = true
+		p = p[:max(room, 0)]
+	}
+	b.Buffer.Write(p)
+	return len(p), nil
+}
+
+// ParseCustomMetrics reads custom metrics in either of two forms. A JSON
+// object is the custom_metrics block of a report:
+//
+//	{"cpu_usage": [{"number": 12.5}], "users": [{"string_list": ["alice"]}]}
+//
+// Otherwise each non-empty line not starting with # is "NAME TYPE VALUE",
+// with TYPE number, number-list, string-list or ip-address-list and list
+// values separated by commas:
+//
+//	cpu_usage number 12.5
+//	peers ip-address-list 10.0.0.1,10.0.0.2
+func ParseCustomMetrics(data []byte) (map[string]proto.CustomValue, error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		return proto.DecodeCustomMetrics(trimmed)
+	}
+	m := map[string]proto.CustomValue{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		name, v, err := proto.ParseCustomMetricLine(string(line))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		if _, dup := m[name]; dup {
+			return nil, fmt.Errorf("line %d: custom metric %q given twice", n, name)
+		}
+		m[name] = v
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
