@@ -1,0 +1,339 @@
+package detector
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/netip"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/vigil-iot/vigil/proto"
+)
+
+// The comparison operators of behaviors.
+const (
+	OpLessThan          = "less-than"
+	OpLessThanEquals    = "less-than-equals"
+	OpGreaterThan       = "greater-than"
+	OpGreaterThanEquals = "greater-than-equals"
+	OpInCIDRSet         = "in-cidr-set"
+	OpNotInCIDRSet      = "not-in-cidr-set"
+	OpInPortSet         = "in-port-set"
+	OpNotInPortSet      = "not-in-port-set"
+	OpInSet             = "in-set"
+	OpNotInSet          = "not-in-set"
+)
+
+// Defaults and limits of behavior criteria.
+const (
+	DefaultDatapoints = 1
+	MaxDatapoints     = 10
+	MinDuration       = 60 * time.Second
+	MaxDuration       = 24 * time.Hour
+	MaxBehaviors      = 100
+)
+
+// nameRE is the AWS pattern for behavior and profile names.
+var nameRE = regexp.MustCompile(`^[a-zA-Z0-9:_-]{1,128}$`)
+
+// ValidName reports whether s is a valid profile or behavior name.
+func ValidName(s string) bool { return nameRE.MatchString(s) }
+
+// operatorsFor lists the operators that apply to a kind of value.
+func operatorsFor(k ValueKind) []string {
+	switch k {
+	case KindCount, KindNumber:
+		return []string{OpLessThan, OpLessThanEquals, OpGreaterThan, OpGreaterThanEquals}
+	case KindPorts:
+		return []string{OpInPortSet, OpNotInPortSet}
+	case KindIPs:
+		return []string{OpInCIDRSet, OpNotInCIDRSet}
+	}
+	return []string{OpInSet, OpNotInSet}
+}
+
+// rule is a compiled behavior: what the engine evaluates.
+type rule struct {
+	spec      proto.Behavior
+	name      string
+	metric    MetricInfo
+	op        string
+	threshold float64
+	ports     []uint16 // sorted
+	prefixes  []netip.Prefix
+	numbers   []float64 // sorted
+	strings   map[string]struct{}
+	duration  time.Duration
+	toAlarm   int
+	toClear   int
+	suppress  bool
+	// fingerprint is the behavior's canonical JSON: a change of it resets
+	// the behavior's alarms.
+	fingerprint string
+}
+
+// fingerprint is a short digest of a behavior's canonical JSON.
+func fingerprint(b proto.Behavior) string {
+	data, _ := json.Marshal(b) // a Behavior always encodes
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+// Problem is one thing wrong in a profile: the field at fault and why.
+type Problem struct {
+	Field   string
+	Message string
+}
+
+// Error returns "field: message".
+func (p Problem) Error() string { return p.Field + ": " + p.Message }
+
+// compiler collects the problems of one behavior list.
+type compiler struct {
+	lookup   MetricLookup
+	problems []Problem
+}
+
+func (c *compiler) addf(field, format string, args ...any) {
+	c.problems = append(c.problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// ValidateBehaviors checks behaviors and returns every problem, not only
+// the first. lookup resolves metric names (nil: device-side metrics only).
+func ValidateBehaviors(behaviors []proto.Behavior, lookup MetricLookup) []Problem {
+	_, problems := compileBehaviors(behaviors, lookup)
+	return problems
+}
+
+func compileBehaviors(behaviors []proto.Behavior, lookup MetricLookup) ([]*rule, []Problem) {
+	if lookup == nil {
+		lookup = DeviceMetricsOnly
+	}
+	c := &compiler{lookup: lookup}
+	if len(behaviors) > MaxBehaviors {
+		c.addf("behaviors", "a profile holds at most %d behaviors, got %d", MaxBehaviors, len(behaviors))
+	}
+	seen := map[string]int{}
+	rules := make([]*rule, 0, len(behaviors))
+	for i, b := range behaviors {
+		field := fmt.Sprintf("behaviors[%d]", i)
+		if b.Name != "" {
+			field = fmt.Sprintf("behaviors[%d](%s)", i, b.Name)
+		}
+		if j, dup := seen[b.Name]; dup && b.Name != "" {
+			c.addf(field+".name", "%q is also the name of behaviors[%d]", b.Name, j)
+		}
+		seen[b.Name] = i
+		if r := c.behavior(field, b); r != nil {
+			rules = append(rules, r)
+		}
+	}
+	return rules, c.problems
+}
+
+func (c *compiler) behavior(field string, b proto.Behavior) *rule {
+	before := len(c.problems)
+	if !ValidName(b.Name) {
+		c.addf(field+".name", "must be 1 to 128 characters of a-z A-Z 0-9 : _ -, got %q", b.Name)
+	}
+	if b.MetricDimension != nil {
+		c.addf(field+".metricDimension", "dimensions are not supported for this metric")
+	}
+	info, ok := c.lookup(b.Metric)
+	switch {
+	case b.Metric == "":
+		c.addf(field+".metric", "is required")
+	case !ok:
+		c.addf(field+".metric", "%q is neither a supported aws: metric nor a defined custom metric", b.Metric)
+	}
+	if b.Criteria == nil {
+		c.addf(field+".criteria", "is required (to keep a metric without checking it, list it in additionalMetricsToRetainV2)")
+		return nil
+	}
+	r := &rule{spec: b, name: b.Name, metric: info, suppress: b.SuppressAlerts != nil && *b.SuppressAlerts}
+	if ok {
+		c.criteria(field+".criteria", b.Criteria, r)
+	}
+	if len(c.problems) > before {
+		return nil
+	}
+	r.fingerprint = fingerprint(b)
+	return r
+}
+
+func (c *compiler) criteria(field string, cr *proto.BehaviorCriteria, r *rule) {
+	kind := r.metric.Kind
+	r.op = cr.ComparisonOperator
+	switch {
+	case cr.MLDetectionConfig != nil:
+		c.addf(field+".mlDetectionConfig", "machine-learning behaviors are not supported; use a static or statistical threshold")
+		return
+	case cr.StatisticalThreshold != nil:
+		c.addf(field+".statisticalThreshold", "statistical thresholds are not available in this version")
+		return
+	case r.op == "":
+		c.addf(field+".comparisonOperator", "is required")
+	case !slices.Contains(operatorsFor(kind), r.op):
+		c.addf(field+".comparisonOperator", "%q does not apply to %s (a %s); use one of %v", r.op, r.metric.Name, kind, operatorsFor(kind))
+	}
+	r.toAlarm = c.datapoints(field+".consecutiveDatapointsToAlarm", cr.ConsecutiveDatapointsToAlarm)
+	r.toClear = c.datapoints(field+".consecutiveDatapointsToClear", cr.ConsecutiveDatapointsToClear)
+	if cr.DurationSeconds != nil {
+		d := time.Duration(*cr.DurationSeconds) * time.Second
+		switch {
+		case !kind.numeric():
+			c.addf(field+".durationSeconds", "cannot be used with %s, a list-based metric", r.metric.Name)
+		case d < MinDuration || d > MaxDuration || d%time.Minute != 0:
+			c.addf(field+".durationSeconds", "must be a whole number of minutes from %d to %d seconds (AWS uses 300, 600, 900, 1800 or 3600), got %d",
+				int(MinDuration.Seconds()), int(MaxDuration.Seconds()), *cr.DurationSeconds)
+		}
+		r.duration = d
+	}
+	if cr.Value == nil {
+		c.addf(field+".value", "is required for a static threshold")
+		return
+	}
+	c.value(field+".value", cr.Value, r)
+}
+
+func (c *compiler) datapoints(field string, n *int) int {
+	if n == nil {
+		return DefaultDatapoints
+	}
+	if *n < 1 || *n > MaxDatapoints {
+		c.addf(field, "must be from 1 to %d, got %d", MaxDatapoints, *n)
+	}
+	return *n
+}
+
+// value checks that the behavior's value has exactly the field its metric
+// needs, and compiles it.
+func (c *compiler) value(field string, v *proto.MetricValue, r *rule) {
+	want := map[ValueKind]string{KindCount: "count", KindNumber: "number", KindPorts: "ports", KindIPs: "cidrs", KindNumbers: "numbers", KindStrings: "strings"}[r.metric.Kind]
+	present := presentValueFields(v)
+	if len(present) != 1 || present[0] != want {
+		c.addf(field, "must hold only %s for %s (a %s), got %v", want, r.metric.Name, r.metric.Kind, present)
+		return
+	}
+	switch r.metric.Kind {
+	case KindCount:
+		r.threshold = float64(*v.Count)
+	case KindNumber:
+		if math.IsNaN(*v.Number) || math.IsInf(*v.Number, 0) {
+			c.addf(field+".number", "must be a finite number")
+		}
+		r.threshold = *v.Number
+	case KindPorts:
+		r.ports = c.ports(field+".ports", v.Ports)
+	case KindIPs:
+		r.prefixes = c.cidrs(field+".cidrs", v.Cidrs)
+	case KindNumbers:
+		r.numbers = slices.Sorted(slices.Values(v.Numbers))
+	case KindStrings:
+		r.strings = make(map[string]struct{}, len(v.Strings))
+		for _, s := range v.Strings {
+			r.strings[s] = struct{}{}
+		}
+	}
+}
+
+func presentValueFields(v *proto.MetricValue) []string {
+	var out []string
+	add := func(ok bool, name string) {
+		if ok {
+			out = append(out, name)
+		}
+	}
+	add(v.Count != nil, "count")
+	add(v.Number != nil, "number")
+	add(v.Ports != nil, "ports")
+	add(v.Cidrs != nil, "cidrs")
+	add(v.Numbers != nil, "numbers")
+	add(v.Strings != nil, "strings")
+	return out
+}
+
+func (c *compiler) ports(field string, ports []int) []uint16 {
+	out := make([]uint16, 0, len(ports))
+	for i, p := range ports {
+		if p < 0 || p > 65535 {
+			c.addf(fmt.Sprintf("%s[%d]", field, i), "must be a port from 0 to 65535, got %d", p)
+			continue
+		}
+		out = append(out, uint16(p))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (c *compiler) cidrs(field string, cidrs []string) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(cidrs))
+	for i, s := range cidrs {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			ip, ipErr := netip.ParseAddr(s)
+			if ipErr != nil {
+				c.addf(fmt.Sprintf("%s[%d]", field, i), "must be a CIDR like 10.0.0.0/8 or an IP address, got %q", s)
+				continue
+			}
+			p = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
+// violates reports whether a datapoint's value breaks the rule. A behavior
+// describes normal behavior, so a datapoint violates it when the criteria do
+// not hold. For sets, an in-set operator needs every element inside the set
+// and a not-in-set operator needs every element outside it, so an empty set
+// never violates.
+func (r *rule) violates(v Value) bool {
+	switch r.op {
+	case OpLessThan:
+		return !(v.Number < r.threshold)
+	case OpLessThanEquals:
+		return !(v.Number <= r.threshold)
+	case OpGreaterThan:
+		return !(v.Number > r.threshold)
+	case OpGreaterThanEquals:
+		return !(v.Number >= r.threshold)
+	}
+	wantInside := r.op == OpInPortSet || r.op == OpInCIDRSet || r.op == OpInSet
+	n, inside := r.elements(v)
+	for i := range n {
+		if inside(i) != wantInside {
+			return true
+		}
+	}
+	return false
+}
+
+// elements returns the number of elements of a set value and a test of
+// whether element i is in the rule's set.
+func (r *rule) elements(v Value) (int, func(i int) bool) {
+	switch v.Kind {
+	case KindPorts:
+		return len(v.Ports), func(i int) bool { _, in := slices.BinarySearch(r.ports, v.Ports[i]); return in }
+	case KindIPs:
+		return len(v.IPs), func(i int) bool { return r.inCIDRs(v.IPs[i]) }
+	case KindNumbers:
+		return len(v.Numbers), func(i int) bool { _, in := slices.BinarySearch(r.numbers, v.Numbers[i]); return in }
+	case KindStrings:
+		return len(v.Strings), func(i int) bool { _, in := r.strings[v.Strings[i]]; return in }
+	}
+	return 0, nil
+}
+
+func (r *rule) inCIDRs(ip netip.Addr) bool {
+	for _, p := range r.prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

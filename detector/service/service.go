@@ -1,0 +1,499 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/vigil-iot/vigil/detector"
+	"github.com/vigil-iot/vigil/detector/registry"
+	"github.com/vigil-iot/vigil/detector/store"
+	"github.com/vigil-iot/vigil/proto"
+)
+
+// Defaults of Options.
+const (
+	DefaultBatchSize  = 512
+	DefaultRetention  = 14 * 24 * time.Hour
+	DefaultQueueDepth = 4096
+	tickInterval      = time.Second
+)
+
+// Publisher sends a message from the detector: replies to devices and
+// violation messages. The embedded broker and an MQTT client both fit.
+type Publisher interface {
+	Publish(topic string, payload []byte, retain bool, qos byte) error
+}
+
+// Options configures a Service. DB, Registry and Publisher are required.
+type Options struct {
+	DB        *store.DB
+	Registry  *registry.Registry
+	Publisher Publisher
+	Logger    zerolog.Logger
+	// Now is the server clock; nil means time.Now.
+	Now func() time.Time
+	// ReportTime takes datapoint times from report ids (epoch ms).
+	ReportTime bool
+	// MaxReportSize: 0 means proto.DefaultMaxReportSize.
+	MaxReportSize int
+	// MinInterval rejects reports sooner than this after the last accepted
+	// one of the thing (Throttled); 0 turns it off.
+	MinInterval time.Duration
+	// LenientReportID accepts report ids that do not increase.
+	LenientReportID bool
+	// SilenceTimeout: 0 means detector.DefaultSilenceTimeout.
+	SilenceTimeout time.Duration
+	// Retention: 0 means DefaultRetention.
+	Retention time.Duration
+	// BatchSize: 0 means DefaultBatchSize.
+	BatchSize int
+	// Registerer receives the service's Prometheus metrics; nil means none.
+	Registerer prometheus.Registerer
+}
+
+// Service is the running detector.
+type Service struct {
+	opts    Options
+	db      *store.DB
+	reg     *registry.Registry
+	log     zerolog.Logger
+	queue   chan incoming
+	metrics *serviceMetrics
+
+	mu      sync.Mutex // guards everything below: the engine and its mirrors
+	eng     *detector.Engine
+	ingest  map[string]*ingestState
+	active  map[string]*ActiveRecord
+	outSeq  uint64
+	pending []pendingMessage // committed to the outbox, not yet published
+	clock   time.Time        // latest report time, with ReportTime
+	lastGC  time.Time
+}
+
+// incoming is a decoded report waiting for the engine.
+type incoming struct {
+	topic    proto.ReportTopic
+	report   *proto.Report
+	err      error
+	sender   string
+	received time.Time
+}
+
+type pendingMessage struct {
+	seq uint64
+	msg outboxEntry
+}
+
+// New loads the engine's state from the store and returns a Service ready
+// to Run.
+func New(opts Options) (*Service, error) {
+	if opts.DB == nil || opts.Registry == nil || opts.Publisher == nil {
+		return nil, errors.New("new service: DB, Registry and Publisher are required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
+	}
+	s := &Service{
+		opts: opts, db: opts.DB, reg: opts.Registry, log: opts.Logger.With().Str("component", "detector").Logger(),
+		queue:  make(chan incoming, DefaultQueueDepth),
+		ingest: map[string]*ingestState{}, active: map[string]*ActiveRecord{},
+		metrics: newServiceMetrics(opts.Registerer),
+	}
+	s.eng = detector.New(detector.Options{SilenceTimeout: opts.SilenceTimeout, Lookup: opts.Registry.MetricLookup})
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// load restores profiles, engine state, ingest state, active violations and
+// the outbox from the store.
+func (s *Service) load() error {
+	now := s.opts.Now()
+	for _, p := range s.reg.Profiles() {
+		if _, err := s.eng.SetProfile(now, detector.Profile{Name: p.Name, Behaviors: p.Behaviors}); err != nil {
+			s.log.Error().Err(err).Str("profile", p.Name).Msg("stored profile no longer valid; it is not evaluated")
+		}
+	}
+	scans := []struct {
+		kind store.Kind
+		fn   func(name string, data []byte) error
+	}{
+		{store.ThingStates, func(_ string, d []byte) error {
+			var st detector.ThingState
+			if err := json.Unmarshal(d, &st); err != nil {
+				return err
+			}
+			s.eng.Restore(st)
+			return nil
+		}},
+		{store.Ingest, func(name string, d []byte) error {
+			st := &ingestState{}
+			if err := json.Unmarshal(d, st); err != nil {
+				return err
+			}
+			s.ingest[name] = st
+			if st.LastReport.After(s.clock) {
+				s.clock = st.LastReport
+			}
+			return nil
+		}},
+		{store.Active, func(name string, d []byte) error {
+			rec := &ActiveRecord{}
+			if err := json.Unmarshal(d, rec); err != nil {
+				return err
+			}
+			s.active[name] = rec
+			return nil
+		}},
+	}
+	for _, sc := range scans {
+		if err := s.db.Scan(sc.kind, "", sc.fn); err != nil {
+			return fmt.Errorf("load %s: %w", sc.kind, err)
+		}
+	}
+	err := s.db.ScanOutbox(func(seq uint64, d []byte) error {
+		var m outboxEntry
+		if err := json.Unmarshal(d, &m); err != nil {
+			return err
+		}
+		s.pending = append(s.pending, pendingMessage{seq, m})
+		s.outSeq = max(s.outSeq, seq)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load outbox: %w", err)
+	}
+	s.metrics.activeViolations.Set(float64(len(s.active)))
+	s.log.Info().Int("things", s.eng.Things()).Int("active", len(s.active)).Int("outbox", len(s.pending)).Msg("state loaded")
+	return nil
+}
+
+// HandleReport takes a message published on a report topic. It decodes the
+// report on the caller's goroutine and queues it for the engine, blocking
+// while the queue is full (backpressure on the publisher). sender is the
+// authenticated thing that published it, or "" when unknown or trusted.
+func (s *Service) HandleReport(topic string, payload []byte, sender string) {
+	received := s.opts.Now()
+	t, err := proto.ParseReportTopic(topic)
+	if err != nil && t.Thing == "" {
+		s.log.Debug().Err(err).Str("topic", topic).Msg("not a report topic; ignored")
+		return
+	}
+	if t.Reply != proto.NoReply {
+		return
+	}
+	in := incoming{topic: t, err: err, sender: sender, received: received}
+	if in.err == nil {
+		in.report, in.err = proto.DecodeOptions{MaxSize: s.opts.MaxReportSize}.Decode(t.Format, payload)
+	}
+	s.queue <- in
+}
+
+// Run processes reports and ticks until ctx ends. It first publishes what
+// the outbox still holds and the retained active violations.
+func (s *Service) Run(ctx context.Context) error {
+	s.republish()
+	ticker := time.NewTicker(tickInterval)
+	defer ticker.Stop()
+	batch := make([]incoming, 0, s.opts.BatchSize)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case in := <-s.queue:
+			batch = append(batch[:0], in)
+			batch = s.drain(batch)
+			s.process(batch)
+		case <-ticker.C:
+			s.tick()
+		}
+	}
+}
+
+// drain adds to the batch what is already queued, up to the batch size.
+func (s *Service) drain(batch []incoming) []incoming {
+	for len(batch) < s.opts.BatchSize {
+		select {
+		case in := <-s.queue:
+			batch = append(batch, in)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// republish sends the outbox left from before a restart and the retained
+// active violations, which an in-memory broker has lost.
+func (s *Service) republish() {
+	s.mu.Lock()
+	msgs := make([]outboxEntry, 0, len(s.active))
+	for _, rec := range s.active {
+		msgs = append(msgs, activeMessage(rec))
+	}
+	s.mu.Unlock()
+	for _, m := range msgs {
+		if err := s.opts.Publisher.Publish(m.Topic, m.Payload, m.Retain, m.QoS); err != nil {
+			s.log.Error().Err(err).Str("topic", m.Topic).Msg("republish active violation")
+		}
+	}
+	s.flushOutbox()
+}
+
+func activeMessage(rec *ActiveRecord) outboxEntry {
+	payload, _ := json.Marshal(rec.ActiveViolation) // plain data: always encodes
+	return outboxEntry{Topic: proto.ActiveViolationTopic(rec.SecurityProfileName, rec.ThingName, rec.Behavior.Name), Payload: payload, Retain: true, QoS: 1}
+}
+
+// reply is a reply to send once its batch is committed.
+type reply struct {
+	topic   proto.ReportTopic
+	payload []byte
+}
+
+// process runs one batch of reports through the engine and commits it.
+func (s *Service) process(batch []incoming) {
+	start := time.Now()
+	s.mu.Lock()
+	b := s.db.NewBatch()
+	replies := make([]reply, 0, len(batch))
+	for _, in := range batch {
+		if r, ok := s.ingestOne(b, in); ok {
+			replies = append(replies, r)
+		}
+	}
+	err := s.db.Commit(b)
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Error().Err(err).Int("reports", len(batch)).Msg("store commit failed; replies withheld")
+		return
+	}
+	for _, r := range replies {
+		if err := s.opts.Publisher.Publish(r.topic.String(), r.payload, false, 0); err != nil {
+			s.log.Warn().Err(err).Str("thing", r.topic.Thing).Msg("reply not sent")
+		}
+	}
+	s.flushOutbox()
+	s.metrics.ingestLatency.Observe(time.Since(start).Seconds() / float64(len(batch)))
+}
+
+// ingestOne checks one report and, if it is accepted, evaluates it. It
+// returns the reply to send.
+func (s *Service) ingestOne(b *store.Batch, in incoming) (reply, bool) {
+	var id int64
+	if in.report != nil {
+		id = in.report.Header.ReportID
+	}
+	now := s.timeOf(in)
+	err := in.err
+	if err == nil {
+		err = s.admit(in, now)
+	}
+	if err != nil {
+		s.metrics.rejected(err)
+		s.log.Debug().Err(err).Str("thing", in.topic.Thing).Msg("report rejected")
+		return s.makeReply(in.topic, proto.RejectedReply(in.topic.Thing, id, in.received.UnixMilli(), err))
+	}
+	thing := in.topic.Thing
+	st := s.ingest[thing]
+	st.LastReportID, st.LastReport = id, now
+	b.Put(store.Ingest, thing, st)
+	dps := detector.Datapoints(in.report)
+	profiles := s.reg.ProfilesFor(thing)
+	events := s.eng.Observe(now, thing, profiles, dps)
+	s.record(b, events)
+	s.saveStates(b)
+	s.metrics.accepted.Inc()
+	return s.makeReply(in.topic, proto.AcceptedReply(thing, id, in.received.UnixMilli()))
+}
+
+// timeOf is a report's datapoint time.
+func (s *Service) timeOf(in incoming) time.Time {
+	if !s.opts.ReportTime || in.report == nil || in.err != nil {
+		return in.received
+	}
+	t := time.UnixMilli(in.report.Header.ReportID).UTC()
+	if t.After(s.clock) {
+		s.clock = t
+	}
+	return t
+}
+
+// admit applies the checks that need the thing's history and the registry.
+func (s *Service) admit(in incoming, now time.Time) error {
+	thing := in.topic.Thing
+	if in.sender != "" && in.sender != thing {
+		return &proto.Error{Code: proto.InvalidThingName, Field: "thingName",
+			Message: fmt.Sprintf("%q may not publish reports for %q", in.sender, thing)}
+	}
+	st := s.ingest[thing]
+	if st == nil {
+		st = &ingestState{}
+		s.ingest[thing] = st
+	}
+	id := in.report.Header.ReportID
+	if !s.opts.LenientReportID && id <= st.LastReportID {
+		return &proto.Error{Code: proto.InvalidReportID, Field: "header.report_id",
+			Message: fmt.Sprintf("%d is not greater than the last accepted report id %d", id, st.LastReportID)}
+	}
+	if s.opts.MinInterval > 0 && !st.LastReport.IsZero() && now.Sub(st.LastReport) < s.opts.MinInterval {
+		return &proto.Error{Code: proto.Throttled, Field: "report",
+			Message: fmt.Sprintf("sent %v after the previous report; the minimum interval is %v", now.Sub(st.LastReport).Round(time.Millisecond), s.opts.MinInterval)}
+	}
+	return proto.CheckCustomMetrics(in.report, s.reg.CustomMetricType)
+}
+
+func (s *Service) makeReply(t proto.ReportTopic, r proto.Reply) (reply, bool) {
+	payload, err := proto.EncodeReply(t.Format, r)
+	if err != nil {
+		s.log.Error().Err(err).Msg("encode reply")
+		return reply{}, false
+	}
+	return reply{topic: t.ReplyTopic(r.Status), payload: payload}, true
+}
+
+// saveStates writes the engine state of every thing that changed.
+func (s *Service) saveStates(b *store.Batch) {
+	for _, thing := range s.eng.TakeDirty() {
+		if st, ok := s.eng.State(thing); ok {
+			b.Put(store.ThingStates, thing, st)
+		} else {
+			b.Delete(store.ThingStates, thing)
+			b.Delete(store.Ingest, thing)
+			delete(s.ingest, thing)
+		}
+	}
+}
+
+// record stores the events, updates the active violations and puts the
+// messages to publish in the outbox.
+func (s *Service) record(b *store.Batch, events []detector.Event) {
+	for _, ev := range events {
+		pe := toEvent(ev)
+		switch ev.Type {
+		case proto.InAlarm:
+			rec := &ActiveRecord{Suppressed: ev.Suppressed, ActiveViolation: proto.ActiveViolation{
+				ViolationID: pe.ViolationID, ThingName: pe.ThingName, SecurityProfileName: pe.SecurityProfileName,
+				Behavior: pe.Behavior, LastViolationValue: pe.MetricValue, VerificationState: proto.Unknown,
+				LastViolationTime: pe.ViolationEventTime, ViolationStartTime: pe.ViolationStartTime,
+			}}
+			s.active[pe.ViolationID] = rec
+			b.Put(store.Active, pe.ViolationID, rec)
+			b.Put(store.Violations, pe.ViolationID, violationIndex{Thing: pe.ThingName, Profile: pe.SecurityProfileName, Start: pe.ViolationStartTime})
+			s.enqueue(b, activeMessage(rec))
+			s.metrics.raised.Inc()
+		default:
+			if rec := s.active[pe.ViolationID]; rec != nil {
+				pe.VerificationState, pe.VerificationStateDescription = rec.VerificationState, rec.VerificationStateDescription
+			}
+			delete(s.active, pe.ViolationID)
+			b.Delete(store.Active, pe.ViolationID)
+			s.enqueue(b, outboxEntry{Topic: proto.ActiveViolationTopic(ev.Profile, ev.Thing, ev.Behavior.Name), Retain: true, QoS: 1})
+			s.metrics.ended(ev.Type)
+		}
+		b.PutEvent(ev.Time, pe.ViolationID, eventSeq(ev.Type), EventRecord{ViolationEvent: pe, Suppressed: ev.Suppressed})
+		payload, _ := json.Marshal(pe) // plain data: always encodes
+		s.enqueue(b, outboxEntry{Topic: proto.ViolationTopic(ev.Profile, ev.Thing), Payload: payload, QoS: 1})
+		s.log.Info().Str("thing", ev.Thing).Str("profile", ev.Profile).Str("behavior", ev.Behavior.Name).
+			Str("event", string(ev.Type)).Str("violation", ev.ViolationID).Msg("violation")
+	}
+	s.metrics.activeViolations.Set(float64(len(s.active)))
+}
+
+// eventSeq orders the events of one violation that share an instant.
+func eventSeq(t proto.EventType) uint32 {
+	switch t {
+	case proto.InAlarm:
+		return 0
+	case proto.AlarmCleared:
+		return 1
+	}
+	return 2
+}
+
+func (s *Service) enqueue(b *store.Batch, m outboxEntry) {
+	s.outSeq++
+	b.PutOutbox(s.outSeq, m)
+	s.pending = append(s.pending, pendingMessage{s.outSeq, m})
+}
+
+// flushOutbox publishes the committed outbox messages in order and removes
+// the published ones from the store. A failed publish stays for the next
+// flush.
+func (s *Service) flushOutbox() {
+	s.mu.Lock()
+	todo := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	if len(todo) == 0 {
+		return
+	}
+	b := s.db.NewBatch()
+	sent := 0
+	for _, p := range todo {
+		if err := s.opts.Publisher.Publish(p.msg.Topic, p.msg.Payload, p.msg.Retain, p.msg.QoS); err != nil {
+			s.log.Warn().Err(err).Str("topic", p.msg.Topic).Msg("publish failed; will retry")
+			break
+		}
+		b.DeleteOutbox(p.seq)
+		sent++
+	}
+	if err := s.db.Commit(b); err != nil {
+		s.log.Error().Err(err).Msg("outbox cleanup failed; messages may be published again after a restart")
+	}
+	if sent < len(todo) {
+		s.mu.Lock()
+		s.pending = append(todo[sent:], s.pending...)
+		s.mu.Unlock()
+	}
+}
+
+// tick closes due windows, invalidates silent things, applies retention and
+// retries the outbox.
+func (s *Service) tick() {
+	s.mu.Lock()
+	now := s.opts.Now()
+	if s.opts.ReportTime {
+		now = s.clock
+	}
+	b := s.db.NewBatch()
+	if !now.IsZero() {
+		s.record(b, s.eng.Tick(now))
+		s.saveStates(b)
+	}
+	var err error
+	if !b.Empty() {
+		err = s.db.Commit(b)
+	} else {
+		b.Discard()
+	}
+	gc := !now.IsZero() && now.Sub(s.lastGC) > time.Hour
+	if gc {
+		s.lastGC = now
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Error().Err(err).Msg("store commit failed")
+	}
+	if gc {
+		if err := s.db.DeleteEventsBefore(now.Add(-s.opts.Retention)); err != nil {
+			s.log.Error().Err(err).Msg("retention")
+		}
+	}
+	s.metrics.storeBytes.Set(float64(s.db.SizeBytes()))
+	s.flushOutbox()
+}

@@ -1,0 +1,147 @@
+package detector
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/vigil-iot/vigil/proto"
+)
+
+// Value is the value of one datapoint. Kind says which field holds it.
+type Value struct {
+	Kind    ValueKind    `json:"kind"`
+	Number  float64      `json:"number,omitempty"`
+	Ports   []uint16     `json:"ports,omitempty"`
+	IPs     []netip.Addr `json:"ips,omitempty"`
+	Numbers []float64    `json:"numbers,omitempty"`
+	Strings []string     `json:"strings,omitempty"`
+}
+
+// Empty reports whether a set value holds no element.
+func (v Value) Empty() bool {
+	switch v.Kind {
+	case KindPorts:
+		return len(v.Ports) == 0
+	case KindIPs:
+		return len(v.IPs) == 0
+	case KindNumbers:
+		return len(v.Numbers) == 0
+	case KindStrings:
+		return len(v.Strings) == 0
+	}
+	return false
+}
+
+// MetricValue converts the value to the AWS MetricValue shape.
+func (v Value) MetricValue() *proto.MetricValue {
+	mv := &proto.MetricValue{}
+	switch v.Kind {
+	case KindCount:
+		mv.Count = proto.Count(uint64(v.Number))
+	case KindNumber:
+		n := v.Number
+		mv.Number = &n
+	case KindPorts:
+		mv.Ports = make([]int, len(v.Ports))
+		for i, p := range v.Ports {
+			mv.Ports[i] = int(p)
+		}
+	case KindIPs:
+		mv.Cidrs = make([]string, len(v.IPs))
+		for i, ip := range v.IPs {
+			mv.Cidrs[i] = netip.PrefixFrom(ip, ip.BitLen()).String()
+		}
+	case KindNumbers:
+		mv.Numbers = slices.Clone(v.Numbers)
+	case KindStrings:
+		mv.Strings = slices.Clone(v.Strings)
+	}
+	return mv
+}
+
+// Datapoint is one metric's value from one report.
+type Datapoint struct {
+	Metric string
+	Value  Value
+}
+
+// Datapoints extracts every metric a report carries. Counts use the list's
+// total when the device gave one; sets are deduplicated and sorted.
+func Datapoints(r *proto.Report) []Datapoint {
+	var dps []Datapoint
+	count := func(name string, n uint64, ok bool) {
+		if ok {
+			dps = append(dps, Datapoint{Metric: name, Value: Value{Kind: KindCount, Number: float64(n)}})
+		}
+	}
+	if m := r.Metrics; m != nil {
+		if ns := m.NetworkStats; ns != nil {
+			for _, c := range []struct {
+				name string
+				v    *uint64
+			}{{MetricBytesIn, ns.BytesIn}, {MetricBytesOut, ns.BytesOut}, {MetricPacketsIn, ns.PacketsIn}, {MetricPacketsOut, ns.PacketsOut}} {
+				if c.v != nil {
+					count(c.name, *c.v, true)
+				}
+			}
+		}
+		n, ok := r.NumListeningTCPPorts()
+		count(MetricNumListeningTCP, n, ok)
+		n, ok = r.NumListeningUDPPorts()
+		count(MetricNumListeningUDP, n, ok)
+		n, ok = r.NumEstablishedConnections()
+		count(MetricNumEstablishedTCP, n, ok)
+		if m.ListeningTCPPorts != nil {
+			dps = append(dps, Datapoint{Metric: MetricListeningTCPPorts, Value: Value{Kind: KindPorts, Ports: ports(m.ListeningTCPPorts)}})
+		}
+		if m.ListeningUDPPorts != nil {
+			dps = append(dps, Datapoint{Metric: MetricListeningUDPPorts, Value: Value{Kind: KindPorts, Ports: ports(m.ListeningUDPPorts)}})
+		}
+		if tc := m.TCPConnections; tc != nil && tc.EstablishedConnections != nil {
+			dps = append(dps, Datapoint{Metric: MetricDestinationIPs, Value: Value{Kind: KindIPs, IPs: remoteIPs(tc.EstablishedConnections)}})
+		}
+	}
+	for _, name := range sortedKeys(r.CustomMetrics) {
+		dps = append(dps, Datapoint{Metric: name, Value: customValue(r.CustomMetrics[name])})
+	}
+	return dps
+}
+
+func ports(p *proto.PortList) []uint16 {
+	out := make([]uint16, 0, len(p.Ports))
+	for _, port := range p.Ports {
+		out = append(out, port.Port)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func remoteIPs(ec *proto.EstablishedConnections) []netip.Addr {
+	out := make([]netip.Addr, 0, len(ec.Connections))
+	for _, c := range ec.Connections {
+		out = append(out, c.RemoteAddr.Addr().Unmap())
+	}
+	slices.SortFunc(out, func(a, b netip.Addr) int { return a.Compare(b) })
+	return slices.Compact(out)
+}
+
+func customValue(c proto.CustomValue) Value {
+	switch c.Type {
+	case proto.CustomNumber:
+		return Value{Kind: KindNumber, Number: c.Number}
+	case proto.CustomNumberList:
+		return Value{Kind: KindNumbers, Numbers: c.Numbers}
+	case proto.CustomStringList:
+		return Value{Kind: KindStrings, Strings: c.Strings}
+	}
+	return Value{Kind: KindIPs, IPs: c.IPs}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
