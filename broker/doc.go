@@ -1,0 +1,81 @@
+// Package broker is Vigil's embedded MQTT broker: it listens for devices
+// over TCP (and optionally WebSocket), decides who each client is and which
+// topics it may use, counts what it sees of each thing, and lets the rest of
+// the process subscribe and publish in process, without a network hop.
+//
+// It is built on github.com/mochi-mqtt/server/v2 (MQTT 3.1, 3.1.1 and 5),
+// used only through its hook and its inline client. Nothing else in Vigil
+// imports mochi, and the detector does not import this package: the wiring
+// connects them through small interfaces.
+//
+// # Identity
+//
+// A client's identity is decided once, when it connects:
+//
+//   - its client id must be a valid thing name (1 to 128 bytes of UTF-8,
+//     without control characters, "/", "+" or "#"), and not "inline", the id
+//     of the broker's own client;
+//   - the Authenticator is asked first; a device's client id must equal the
+//     thing name it returns, and its username, when given, the client id. A
+//     fleet or operator identity may use any client id and username;
+//   - a client the Authenticator does not know (ErrUnknownThing), or any
+//     client when there is no Authenticator, is admitted as an anonymous
+//     device named by its client id when Options.AllowAnonymous is set and
+//     it sent no password (a password that cannot be checked is refused). A
+//     registered thing that sends no password is refused, so anonymity
+//     cannot be used to take a registered name;
+//   - a will message must be one the client may publish;
+//   - a refused client gets CONNACK "not authorized" (MQTT 3.1.1) or "bad
+//     username or password" (MQTT 5).
+//
+// # Topic rules
+//
+// A device publishes only its own reports,
+// {$vigil|$aws}/things/{thing}/defender/metrics/{json|cbor|msgpack}, and
+// subscribes only to filters that stay below
+// {$vigil|$aws}/things/{thing}/defender/metrics/, where its replies come
+// ("+" and "#" included). An anonymous device may also read the violation
+// topics, so that a demo works with mosquitto_sub.
+//
+// A fleet identity (a simulator, a gateway) publishes reports for any thing,
+// and subscribes below {$vigil|$aws}/things/{thing or +}/defender/metrics/.
+//
+// An operator publishes nothing, and subscribes to $vigil/violations,
+// $vigil/active-violations and $SYS, and anything below them.
+//
+// Nobody but the broker itself publishes a reply (/accepted, /rejected) or
+// under $vigil/violations or $vigil/active-violations. A shared
+// subscription ($share/{group}/{filter}) is judged by its filter.
+//
+// A denied publish is acknowledged as usual (at QoS 1) and delivered to
+// nobody; a denied subscription gets the failure return code. Both count as
+// authorization failures of the client's thing (Stats), as do refused
+// connections. Client publishes lose their retain flag: a report is not kept
+// for later subscribers, which would see it as new.
+//
+// # Inline subscribe and publish
+//
+// Subscribe runs a handler for every matching message, on the publishing
+// client's goroutine: a slow handler holds back that client's next packet,
+// which is how the detector applies backpressure to a device. Publish sends
+// from the broker itself, to any topic; a retained message is delivered to
+// subscribers that arrive later, and an empty retained payload deletes it.
+//
+// # Caveats
+//
+// mochi drops messages, even at QoS 1, for a TCP subscriber whose outbound
+// queue is full (8192 packets): one slow wildcard subscriber over TCP loses
+// data under load. The detector therefore subscribes through the inline
+// client, which drops nothing.
+//
+// Counters live in memory, for the life of the broker, and names the
+// Authenticator does not know are not counted (except anonymous devices that
+// were admitted). Nothing is persisted: a restart forgets sessions,
+// subscriptions and retained messages, so whoever owns a retained message
+// (the detector, for active violations) publishes it again after a restart.
+//
+// mochi's own warnings and errors are written through the Logger of
+// Options, except the end of each connection that ended with an error (a
+// refused client, a device gone from the network), which is routine in a
+// fleet and written at debug level.
+package broker

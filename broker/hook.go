@@ -1,0 +1,146 @@
+package broker
+
+import (
+	"errors"
+	"sync"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/rs/zerolog"
+)
+
+// hook is the broker's mochi hook: it authenticates clients, applies the
+// topic rules, and counts attempts and failures per thing.
+type hook struct {
+	mqtt.HookBase
+	identifier
+	log      zerolog.Logger
+	stats    statsTable
+	sessions sync.Map // client id -> *session
+}
+
+var _ mqtt.Hook = (*hook)(nil)
+
+// ID names the hook in mochi's logs.
+func (h *hook) ID() string {
+	return "vigil-identity"
+}
+
+// Provides declares the events the hook handles.
+func (h *hook) Provides(b byte) bool {
+	switch b {
+	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill, mqtt.OnDisconnect:
+		return true
+	}
+	return false
+}
+
+// OnConnectAuthenticate admits or refuses a connecting client. A refused
+// client gets CONNACK "not authorized" (MQTT 3.1.1) or "bad username or
+// password" (MQTT 5).
+func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	s, name, err := h.identify(pk.Connect)
+	if err == nil && pk.Connect.WillFlag && !s.canPublish(pk.Connect.WillTopic) {
+		err = errWillForbidden
+	}
+	if name != "" {
+		c := h.stats.of(name)
+		c.attempts.Add(1)
+		if err != nil {
+			c.failures.Add(1)
+		}
+	}
+	if err != nil {
+		h.logRefusal(pk.Connect, err)
+		return false
+	}
+	s.cl = cl
+	h.sessions.Store(cl.ID, s)
+	return true
+}
+
+// logRefusal logs a refused connection: at debug level for the expected
+// reasons, as a warning when the Authenticator itself failed.
+func (h *hook) logRefusal(c packets.ConnectParams, err error) {
+	ev := h.log.Debug()
+	if errors.Is(err, errAuthenticator) {
+		ev = h.log.Warn()
+	}
+	ev.Err(err).Str("client", c.ClientIdentifier).Str("username", string(c.Username)).Msg("connection refused")
+}
+
+// OnACLCheck decides subscriptions and deliveries. Publishes are allowed
+// here and decided in OnPublish, after topic aliases are resolved, so that a
+// denied QoS 1 publish is dropped rather than costing the client its
+// connection.
+func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if write {
+		return true
+	}
+	s := h.session(cl)
+	if s != nil && s.canRead(topic) {
+		return true
+	}
+	h.deny(cl, s, topic, "read")
+	return false
+}
+
+// OnPublish drops the publishes of clients to topics they may not publish
+// to (they are acknowledged, and delivered to nobody), and clears the retain
+// flag of the others: reports are not kept for later subscribers.
+func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline {
+		return pk, nil
+	}
+	s := h.session(cl)
+	if s == nil || !s.canPublish(pk.TopicName) {
+		h.deny(cl, s, pk.TopicName, "publish")
+		return pk, packets.CodeSuccessIgnore
+	}
+	pk.FixedHeader.Retain = false
+	return pk, nil
+}
+
+// OnWill clears the retain flag of a will, as OnPublish does for a publish.
+// Its topic was checked when the client connected.
+func (h *hook) OnWill(_ *mqtt.Client, will mqtt.Will) (mqtt.Will, error) {
+	will.Retain = false
+	return will, nil
+}
+
+// OnDisconnect forgets the session of a client that has gone, unless a new
+// connection with the same client id has already replaced it.
+func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+	if s := h.session(cl); s != nil {
+		h.sessions.CompareAndDelete(cl.ID, s)
+	}
+}
+
+// session returns the session of a connected client, or nil when it has
+// none (or its client id now belongs to a newer connection).
+func (h *hook) session(cl *mqtt.Client) *session {
+	v, ok := h.sessions.Load(cl.ID)
+	if !ok || v.(*session).cl != cl {
+		return nil
+	}
+	return v.(*session)
+}
+
+// thingOf returns the identity name of the client that published a
+// message, or "" for the broker itself or a client that has gone.
+func (h *hook) thingOf(clientID string) string {
+	if v, ok := h.sessions.Load(clientID); ok {
+		return v.(*session).Thing
+	}
+	return ""
+}
+
+// deny counts and logs a publish or subscription the topic rules refused.
+func (h *hook) deny(cl *mqtt.Client, s *session, topic, action string) {
+	thing := ""
+	if s != nil {
+		thing = s.Thing
+		h.stats.of(thing).failures.Add(1)
+	}
+	h.log.Debug().Str("client", cl.ID).Str("thing", thing).Str("action", action).Str("topic", topic).Msg("denied")
+}
