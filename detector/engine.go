@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -68,12 +69,26 @@ type compiledProfile struct {
 	rules []*rule
 }
 
-type thingState struct {
-	lastSeen time.Time
-	alarms   map[alarmKey]*Alarm
+// unchanged returns the profile's rule with the given fingerprint, if any.
+func (p *compiledProfile) unchanged(fingerprint string) *rule {
+	if p == nil {
+		return nil
+	}
+	for _, r := range p.rules {
+		if r.fingerprint == fingerprint {
+			return r
+		}
+	}
+	return nil
 }
 
-type alarmKey struct{ profile, behavior string }
+// thingState is what the engine keeps about one thing: when it last
+// reported, and one alarm per behavior it was evaluated against, sorted by
+// profile and behavior name.
+type thingState struct {
+	lastSeen time.Time
+	alarms   []alarm
+}
 
 // New returns an Engine with no profile and no thing.
 func New(opts Options) *Engine {
@@ -113,11 +128,18 @@ func (e *Engine) SetProfile(now time.Time, p Profile) ([]Event, error) {
 	if len(problems) > 0 {
 		return nil, ProblemsError(problems)
 	}
+	old := e.profiles[p.Name]
+	for i, r := range rules {
+		r.profile = p.Name
+		if same := old.unchanged(r.fingerprint); same != nil {
+			rules[i] = same // the alarms of an unchanged behavior point to it
+		}
+	}
 	var events []Event
-	if old := e.profiles[p.Name]; old != nil {
+	if old != nil {
 		for _, r := range old.rules {
-			if !slices.ContainsFunc(rules, func(n *rule) bool { return n.fingerprint == r.fingerprint }) {
-				events = append(events, e.dropBehavior(now, p.Name, r.name)...)
+			if !slices.Contains(rules, r) {
+				events = e.dropRule(events, now, r)
 			}
 		}
 	}
@@ -134,53 +156,45 @@ func (e *Engine) DeleteProfile(now time.Time, name string) []Event {
 	delete(e.profiles, name)
 	var events []Event
 	for _, r := range old.rules {
-		events = append(events, e.dropBehavior(now, name, r.name)...)
+		events = e.dropRule(events, now, r)
 	}
 	return events
 }
 
-// dropBehavior forgets one behavior's state on every thing, invalidating
-// the alarms in force.
-func (e *Engine) dropBehavior(now time.Time, profile, behavior string) []Event {
-	var events []Event
-	key := alarmKey{profile, behavior}
-	for _, name := range sortedKeys(e.things) {
-		t := e.things[name]
-		if a := t.alarms[key]; a != nil {
-			events = append(events, e.invalidate(now, name, a)...)
-			delete(t.alarms, key)
+// dropRule forgets a behavior's state on every thing, invalidating the
+// alarms in force in thing name order.
+func (e *Engine) dropRule(events []Event, now time.Time, r *rule) []Event {
+	first := len(events)
+	for name, t := range e.things {
+		if i := t.find(r); i >= 0 {
+			events = t.alarms[i].invalidate(events, now, name)
+			t.alarms = slices.Delete(t.alarms, i, i+1)
 			e.dirty[name] = struct{}{}
 		}
 	}
+	sortByThing(events[first:])
 	return events
-}
-
-// invalidate ends an alarm in force with alarm-invalidated.
-func (e *Engine) invalidate(now time.Time, thing string, a *Alarm) []Event {
-	if !a.Active {
-		return nil
-	}
-	ev := Event{Type: proto.AlarmInvalidated, Thing: thing, Profile: a.Profile, Behavior: a.Spec, Value: a.LastValue,
-		Time: now, ViolationID: a.ViolationID, StartTime: a.Start, Suppressed: a.Suppressed}
-	a.Active = false
-	return []Event{ev}
 }
 
 // Retarget tells the engine which profiles now cover a thing; alarms under
 // other profiles are invalidated (the thing left their targets).
 func (e *Engine) Retarget(now time.Time, thing string, profiles []string) []Event {
 	t := e.things[thing]
-	if t == nil {
+	if t == nil || t.coveredBy(profiles) {
 		return nil
 	}
 	var events []Event
-	for _, key := range sortedAlarmKeys(t.alarms) {
-		if !slices.Contains(profiles, key.profile) {
-			events = append(events, e.invalidate(now, thing, t.alarms[key])...)
-			delete(t.alarms, key)
-			e.dirty[thing] = struct{}{}
+	kept := t.alarms[:0]
+	for i := range t.alarms {
+		if a := &t.alarms[i]; slices.Contains(profiles, a.rule.profile) {
+			kept = append(kept, *a)
+		} else {
+			events = a.invalidate(events, now, thing)
 		}
 	}
+	clear(t.alarms[len(kept):])
+	t.alarms = kept
+	e.dirty[thing] = struct{}{}
 	return events
 }
 
@@ -192,8 +206,8 @@ func (e *Engine) RemoveThing(now time.Time, thing string) []Event {
 		return nil
 	}
 	var events []Event
-	for _, key := range sortedAlarmKeys(t.alarms) {
-		events = append(events, e.invalidate(now, thing, t.alarms[key])...)
+	for i := range t.alarms {
+		events = t.alarms[i].invalidate(events, now, thing)
 	}
 	delete(e.things, thing)
 	e.dirty[thing] = struct{}{}
@@ -207,113 +221,84 @@ func (e *Engine) Observe(now time.Time, thing string, profiles []string, dps []D
 	events := e.Retarget(now, thing, profiles)
 	t := e.things[thing]
 	if t == nil {
-		t = &thingState{alarms: map[alarmKey]*Alarm{}}
+		t = &thingState{alarms: make([]alarm, 0, e.ruleCount(profiles))}
 		e.things[thing] = t
 	}
-	t.lastSeen = now
+	if now.After(t.lastSeen) {
+		t.lastSeen = now // a late report does not make the thing look silent sooner
+	}
 	e.dirty[thing] = struct{}{}
-	for _, pname := range profiles {
-		p := e.profiles[pname]
+	for _, name := range profiles {
+		p := e.profiles[name]
 		if p == nil {
 			continue
 		}
 		for _, r := range p.rules {
-			i := slices.IndexFunc(dps, func(d Datapoint) bool { return d.Metric == r.metric.Name })
-			if i < 0 {
-				continue
+			v := valueOf(dps, r.metric.Name)
+			if v == nil || v.Kind != r.metric.Kind {
+				continue // no data, or a value of another type: not a datapoint of this behavior
 			}
-			a := t.alarm(pname, r)
 			if r.duration > 0 {
-				events = append(events, e.windowed(now, thing, r, a, dps[i].Value)...)
+				events = e.windowed(events, now, thing, t.alarm(r), v)
 			} else {
-				events = append(events, e.evaluate(now, thing, r, a, dps[i].Value)...)
+				events = e.evaluate(events, now, thing, t.alarm(r), *v)
 			}
 		}
 	}
 	return events
 }
 
-// alarm returns the state of one behavior, created on first use.
-func (t *thingState) alarm(profile string, r *rule) *Alarm {
-	key := alarmKey{profile, r.name}
-	a := t.alarms[key]
-	if a == nil || a.Fingerprint != r.fingerprint {
-		a = &Alarm{Profile: profile, Behavior: r.name, Fingerprint: r.fingerprint}
-		t.alarms[key] = a
-	}
-	a.Spec, a.Suppressed = r.spec, r.suppress
-	return a
-}
-
-// windowed adds a value to the behavior's tumbling window, closing and
-// evaluating the previous window when the value belongs to a later one.
-func (e *Engine) windowed(now time.Time, thing string, r *rule, a *Alarm, v Value) []Event {
-	start := windowStart(now, r.duration)
-	var events []Event
-	switch {
-	case a.WindowOpen && start.Before(a.WindowStart):
-		return nil // a late report for a window already evaluated
-	case a.WindowOpen && start.After(a.WindowStart):
-		events = e.closeWindow(thing, r, a)
-	}
-	if !a.WindowOpen {
-		a.WindowOpen, a.WindowStart, a.WindowValue = true, start, 0
-	}
-	if r.metric.Counter {
-		a.WindowValue += v.Number
-	} else {
-		a.WindowValue = v.Number
-	}
-	return events
-}
-
-// closeWindow evaluates the open window as one datapoint at its end.
-func (e *Engine) closeWindow(thing string, r *rule, a *Alarm) []Event {
-	end := a.WindowStart.Add(r.duration)
-	v := Value{Kind: r.metric.Kind, Number: a.WindowValue}
-	a.WindowOpen, a.WindowValue = false, 0
-	return e.evaluate(end, thing, r, a, v)
-}
-
-// windowStart aligns t down to a multiple of d since the Unix epoch.
-func windowStart(t time.Time, d time.Duration) time.Time {
-	ns := t.UnixNano()
-	return time.Unix(0, ns-ns%int64(d)).UTC()
-}
-
-// evaluate runs the alarm state machine on one datapoint.
-func (e *Engine) evaluate(now time.Time, thing string, r *rule, a *Alarm, v Value) []Event {
-	if a.Active && v.Empty() {
-		return e.clear(now, thing, a, v) // an empty set clears at once
-	}
-	if !r.violates(v) {
-		a.Violations = 0
-		if !a.Active {
-			return nil
+// valueOf returns the value of a metric among a report's datapoints, or nil.
+func valueOf(dps []Datapoint, metric string) *Value {
+	for i := range dps {
+		if dps[i].Metric == metric {
+			return &dps[i].Value
 		}
-		a.Compliant++
-		if a.Compliant < r.toClear {
-			return nil
-		}
-		return e.clear(now, thing, a, v)
 	}
-	a.Compliant = 0
-	a.Violations++
-	last := v
-	a.LastValue, a.LastViolationTime = &last, now
-	if a.Active || a.Violations < r.toAlarm {
-		return nil
-	}
-	a.Active, a.ViolationID, a.Start = true, e.opts.NewViolationID(), now
-	return []Event{{Type: proto.InAlarm, Thing: thing, Profile: a.Profile, Behavior: r.spec, Value: &last,
-		Time: now, ViolationID: a.ViolationID, StartTime: now, Suppressed: r.suppress}}
+	return nil
 }
 
-func (e *Engine) clear(now time.Time, thing string, a *Alarm, v Value) []Event {
-	ev := Event{Type: proto.AlarmCleared, Thing: thing, Profile: a.Profile, Behavior: a.Spec, Value: &v,
-		Time: now, ViolationID: a.ViolationID, StartTime: a.Start, Suppressed: a.Suppressed}
-	a.Active, a.Violations, a.Compliant = false, 0, 0
-	return []Event{ev}
+// ruleCount returns the number of behaviors of the profiles.
+func (e *Engine) ruleCount(profiles []string) int {
+	n := 0
+	for _, name := range profiles {
+		if p := e.profiles[name]; p != nil {
+			n += len(p.rules)
+		}
+	}
+	return n
+}
+
+// coveredBy reports whether all the thing's alarms are under the profiles.
+func (t *thingState) coveredBy(profiles []string) bool {
+	for i := range t.alarms {
+		p := t.alarms[i].rule.profile
+		if (i == 0 || p != t.alarms[i-1].rule.profile) && !slices.Contains(profiles, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// find returns the index of the rule's alarm, or -1.
+func (t *thingState) find(r *rule) int {
+	for i := range t.alarms {
+		if t.alarms[i].rule == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// alarm returns the rule's alarm, created in its sorted place on first use.
+// The pointer is valid until the next alarm is created or dropped.
+func (t *thingState) alarm(r *rule) *alarm {
+	i := t.find(r)
+	if i < 0 {
+		i, _ = slices.BinarySearchFunc(t.alarms, r, func(a alarm, r *rule) int { return compareRules(a.rule, r) })
+		t.alarms = slices.Insert(t.alarms, i, alarm{rule: r})
+	}
+	return &t.alarms[i]
 }
 
 // Tick evaluates the windows that ended (plus their grace period) by now,
@@ -321,62 +306,52 @@ func (e *Engine) clear(now time.Time, thing string, a *Alarm, v Value) []Event {
 // timeout, forgetting those things.
 func (e *Engine) Tick(now time.Time) []Event {
 	var events []Event
-	for _, name := range sortedKeys(e.things) {
-		t := e.things[name]
+	for name, t := range e.things {
 		if now.Sub(t.lastSeen) > e.opts.SilenceTimeout {
 			events = append(events, e.RemoveThing(now, name)...)
 			continue
 		}
-		events = append(events, e.closeDue(now, name, t)...)
+		events = e.closeDue(events, now, name, t)
 	}
+	sortByThing(events)
 	return events
 }
 
-func (e *Engine) closeDue(now time.Time, name string, t *thingState) []Event {
-	var events []Event
-	for _, key := range sortedAlarmKeys(t.alarms) {
-		a := t.alarms[key]
-		if !a.WindowOpen {
-			continue
-		}
-		r := e.rule(key)
-		if r == nil || r.fingerprint != a.Fingerprint {
-			continue
-		}
-		grace := time.Duration(float64(r.duration) * e.opts.GraceFraction)
-		if !now.Before(a.WindowStart.Add(r.duration + grace)) {
-			events = append(events, e.closeWindow(name, r, a)...)
-			e.dirty[name] = struct{}{}
+// closeDue evaluates the thing's windows whose grace period is over.
+func (e *Engine) closeDue(events []Event, now time.Time, thing string, t *thingState) []Event {
+	for i := range t.alarms {
+		a := &t.alarms[i]
+		if a.windowOpen && !now.Before(a.windowDue(e.opts.GraceFraction)) {
+			events = e.closeWindow(events, thing, a)
+			e.dirty[thing] = struct{}{}
 		}
 	}
 	return events
 }
 
-func (e *Engine) rule(key alarmKey) *rule {
-	p := e.profiles[key.profile]
+// rule returns the behavior of a profile, or nil.
+func (e *Engine) rule(profile, behavior string) *rule {
+	p := e.profiles[profile]
 	if p == nil {
 		return nil
 	}
 	for _, r := range p.rules {
-		if r.name == key.behavior {
+		if r.name == behavior {
 			return r
 		}
 	}
 	return nil
 }
 
-func sortedAlarmKeys(m map[alarmKey]*Alarm) []alarmKey {
-	keys := make([]alarmKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b alarmKey) int {
-		if c := strings.Compare(a.profile, b.profile); c != 0 {
-			return c
-		}
-		return strings.Compare(a.behavior, b.behavior)
-	})
-	return keys
+// compareRules orders rules by profile, then behavior name.
+func compareRules(a, b *rule) int {
+	return cmp.Or(strings.Compare(a.profile, b.profile), strings.Compare(a.name, b.name))
+}
+
+// sortByThing puts events in thing name order, keeping the order of each
+// thing's events.
+func sortByThing(events []Event) {
+	slices.SortStableFunc(events, func(a, b Event) int { return strings.Compare(a.Thing, b.Thing) })
 }
 
 // String describes an event for logs and test failures.

@@ -59,9 +59,11 @@ func operatorsFor(k ValueKind) []string {
 // rule is a compiled behavior: what the engine evaluates.
 type rule struct {
 	spec      proto.Behavior
+	profile   string // set by the engine
 	name      string
 	metric    MetricInfo
 	op        string
+	inSet     bool // the operator wants every element in the set (in-*-set)
 	threshold float64
 	ports     []uint16 // sorted
 	prefixes  []netip.Prefix
@@ -155,9 +157,7 @@ func (c *compiler) behavior(field string, b proto.Behavior) *rule {
 		return nil
 	}
 	r := &rule{spec: b, name: b.Name, metric: info, suppress: b.SuppressAlerts != nil && *b.SuppressAlerts}
-	if ok {
-		c.criteria(field+".criteria", b.Criteria, r)
-	}
+	c.criteria(field+".criteria", b.Criteria, r, ok)
 	if len(c.problems) > before {
 		return nil
 	}
@@ -165,9 +165,13 @@ func (c *compiler) behavior(field string, b proto.Behavior) *rule {
 	return r
 }
 
-func (c *compiler) criteria(field string, cr *proto.BehaviorCriteria, r *rule) {
+// criteria checks a behavior's criteria. Without a known metric it still
+// checks what does not depend on the metric, so that every problem is
+// reported at once.
+func (c *compiler) criteria(field string, cr *proto.BehaviorCriteria, r *rule, known bool) {
 	kind := r.metric.Kind
 	r.op = cr.ComparisonOperator
+	r.inSet = r.op == OpInPortSet || r.op == OpInCIDRSet || r.op == OpInSet
 	switch {
 	case cr.MLDetectionConfig != nil:
 		c.addf(field+".mlDetectionConfig", "machine-learning behaviors are not supported; use a static or statistical threshold")
@@ -177,7 +181,7 @@ func (c *compiler) criteria(field string, cr *proto.BehaviorCriteria, r *rule) {
 		return
 	case r.op == "":
 		c.addf(field+".comparisonOperator", "is required")
-	case !slices.Contains(operatorsFor(kind), r.op):
+	case known && !slices.Contains(operatorsFor(kind), r.op):
 		c.addf(field+".comparisonOperator", "%q does not apply to %s (a %s); use one of %v", r.op, r.metric.Name, kind, operatorsFor(kind))
 	}
 	r.toAlarm = c.datapoints(field+".consecutiveDatapointsToAlarm", cr.ConsecutiveDatapointsToAlarm)
@@ -185,7 +189,7 @@ func (c *compiler) criteria(field string, cr *proto.BehaviorCriteria, r *rule) {
 	if cr.DurationSeconds != nil {
 		d := time.Duration(*cr.DurationSeconds) * time.Second
 		switch {
-		case !kind.numeric():
+		case known && !kind.numeric():
 			c.addf(field+".durationSeconds", "cannot be used with %s, a list-based metric", r.metric.Name)
 		case d < MinDuration || d > MaxDuration || d%time.Minute != 0:
 			c.addf(field+".durationSeconds", "must be a whole number of minutes from %d to %d seconds (AWS uses 300, 600, 900, 1800 or 3600), got %d",
@@ -197,7 +201,9 @@ func (c *compiler) criteria(field string, cr *proto.BehaviorCriteria, r *rule) {
 		c.addf(field+".value", "is required for a static threshold")
 		return
 	}
-	c.value(field+".value", cr.Value, r)
+	if known {
+		c.value(field+".value", cr.Value, r)
+	}
 }
 
 func (c *compiler) datapoints(field string, n *int) int {
@@ -292,7 +298,7 @@ func (c *compiler) cidrs(field string, cidrs []string) []netip.Prefix {
 // not hold. For sets, an in-set operator needs every element inside the set
 // and a not-in-set operator needs every element outside it, so an empty set
 // never violates.
-func (r *rule) violates(v Value) bool {
+func (r *rule) violates(v *Value) bool {
 	switch r.op {
 	case OpLessThan:
 		return !(v.Number < r.threshold)
@@ -303,30 +309,32 @@ func (r *rule) violates(v Value) bool {
 	case OpGreaterThanEquals:
 		return !(v.Number >= r.threshold)
 	}
-	wantInside := r.op == OpInPortSet || r.op == OpInCIDRSet || r.op == OpInSet
-	n, inside := r.elements(v)
-	for i := range n {
-		if inside(i) != wantInside {
-			return true
-		}
+	switch v.Kind {
+	case KindPorts:
+		return slices.ContainsFunc(v.Ports, func(p uint16) bool { return r.hasPort(p) != r.inSet })
+	case KindIPs:
+		return slices.ContainsFunc(v.IPs, func(ip netip.Addr) bool { return r.inCIDRs(ip) != r.inSet })
+	case KindNumbers:
+		return slices.ContainsFunc(v.Numbers, func(n float64) bool { return r.hasNumber(n) != r.inSet })
+	case KindStrings:
+		return slices.ContainsFunc(v.Strings, func(s string) bool { return r.hasString(s) != r.inSet })
 	}
 	return false
 }
 
-// elements returns the number of elements of a set value and a test of
-// whether element i is in the rule's set.
-func (r *rule) elements(v Value) (int, func(i int) bool) {
-	switch v.Kind {
-	case KindPorts:
-		return len(v.Ports), func(i int) bool { _, in := slices.BinarySearch(r.ports, v.Ports[i]); return in }
-	case KindIPs:
-		return len(v.IPs), func(i int) bool { return r.inCIDRs(v.IPs[i]) }
-	case KindNumbers:
-		return len(v.Numbers), func(i int) bool { _, in := slices.BinarySearch(r.numbers, v.Numbers[i]); return in }
-	case KindStrings:
-		return len(v.Strings), func(i int) bool { _, in := r.strings[v.Strings[i]]; return in }
-	}
-	return 0, nil
+func (r *rule) hasPort(p uint16) bool {
+	_, in := slices.BinarySearch(r.ports, p)
+	return in
+}
+
+func (r *rule) hasNumber(n float64) bool {
+	_, in := slices.BinarySearch(r.numbers, n)
+	return in
+}
+
+func (r *rule) hasString(s string) bool {
+	_, in := r.strings[s]
+	return in
 }
 
 func (r *rule) inCIDRs(ip netip.Addr) bool {

@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"slices"
 	"time"
 
 	"github.com/vigil-iot/vigil/proto"
@@ -47,9 +48,9 @@ func (e *Engine) State(thing string) (ThingState, bool) {
 	if t == nil {
 		return ThingState{}, false
 	}
-	s := ThingState{Thing: thing, LastSeen: t.lastSeen, Alarms: make([]Alarm, 0, len(t.alarms))}
-	for _, key := range sortedAlarmKeys(t.alarms) {
-		s.Alarms = append(s.Alarms, *t.alarms[key])
+	s := ThingState{Thing: thing, LastSeen: t.lastSeen, Alarms: make([]Alarm, len(t.alarms))}
+	for i := range t.alarms {
+		s.Alarms[i] = t.alarms[i].export()
 	}
 	return s, true
 }
@@ -58,16 +59,29 @@ func (e *Engine) State(thing string) (ThingState, bool) {
 // had. Call it after the profiles are set: alarms of behaviors that no
 // longer exist or changed are dropped, so restoring never resurrects them.
 func (e *Engine) Restore(s ThingState) {
-	t := &thingState{lastSeen: s.LastSeen, alarms: make(map[alarmKey]*Alarm, len(s.Alarms))}
-	for i := range s.Alarms {
-		a := s.Alarms[i]
-		key := alarmKey{a.Profile, a.Behavior}
-		if r := e.rule(key); r != nil && r.fingerprint == a.Fingerprint {
-			a.Spec, a.Suppressed = r.spec, r.suppress
-			t.alarms[key] = &a
+	t := &thingState{lastSeen: s.LastSeen, alarms: make([]alarm, 0, len(s.Alarms))}
+	for _, saved := range s.Alarms {
+		r := e.rule(saved.Profile, saved.Behavior)
+		if r != nil && r.fingerprint == saved.Fingerprint && t.find(r) < 0 {
+			t.alarms = append(t.alarms, restoreAlarm(r, saved))
 		}
 	}
+	slices.SortFunc(t.alarms, func(a, b alarm) int { return compareRules(a.rule, b.rule) })
 	e.things[s.Thing] = t
+}
+
+func (a *alarm) export() Alarm {
+	r := a.rule
+	return Alarm{Profile: r.profile, Behavior: r.name, Fingerprint: r.fingerprint, Spec: r.spec, Suppressed: r.suppress,
+		Violations: int(a.violations), Compliant: int(a.compliant), Active: a.active, ViolationID: a.violationID,
+		Start: a.start, LastViolationTime: a.lastTime, LastValue: a.lastValue,
+		WindowOpen: a.windowOpen, WindowStart: a.windowStart, WindowValue: a.windowValue}
+}
+
+func restoreAlarm(r *rule, s Alarm) alarm {
+	return alarm{rule: r, violations: int32(s.Violations), compliant: int32(s.Compliant), active: s.Active,
+		violationID: s.ViolationID, start: s.Start, lastTime: s.LastViolationTime, lastValue: s.LastValue,
+		windowOpen: s.WindowOpen, windowStart: s.WindowStart, windowValue: s.WindowValue}
 }
 
 // TakeDirty returns the things whose state changed since the last call, in

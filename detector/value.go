@@ -66,7 +66,8 @@ type Datapoint struct {
 }
 
 // Datapoints extracts every metric a report carries. Counts use the list's
-// total when the device gave one; sets are deduplicated and sorted.
+// total when the device gave one; sets are deduplicated and sorted, and
+// IPv4-mapped addresses are read as IPv4.
 func Datapoints(r *proto.Report) []Datapoint {
 	var dps []Datapoint
 	count := func(name string, n uint64, ok bool) {
@@ -91,14 +92,16 @@ func Datapoints(r *proto.Report) []Datapoint {
 		count(MetricNumListeningUDP, n, ok)
 		n, ok = r.NumEstablishedConnections()
 		count(MetricNumEstablishedTCP, n, ok)
-		if m.ListeningTCPPorts != nil {
-			dps = append(dps, Datapoint{Metric: MetricListeningTCPPorts, Value: Value{Kind: KindPorts, Ports: ports(m.ListeningTCPPorts)}})
+		// A list given with its total only is not a set: it gives no datapoint,
+		// where an empty list would clear an alarm.
+		if p := m.ListeningTCPPorts; p != nil && p.Ports != nil {
+			dps = append(dps, Datapoint{Metric: MetricListeningTCPPorts, Value: Value{Kind: KindPorts, Ports: ports(p)}})
 		}
-		if m.ListeningUDPPorts != nil {
-			dps = append(dps, Datapoint{Metric: MetricListeningUDPPorts, Value: Value{Kind: KindPorts, Ports: ports(m.ListeningUDPPorts)}})
+		if p := m.ListeningUDPPorts; p != nil && p.Ports != nil {
+			dps = append(dps, Datapoint{Metric: MetricListeningUDPPorts, Value: Value{Kind: KindPorts, Ports: ports(p)}})
 		}
-		if tc := m.TCPConnections; tc != nil && tc.EstablishedConnections != nil {
-			dps = append(dps, Datapoint{Metric: MetricDestinationIPs, Value: Value{Kind: KindIPs, IPs: remoteIPs(tc.EstablishedConnections)}})
+		if tc := m.TCPConnections; tc != nil && tc.EstablishedConnections != nil && tc.EstablishedConnections.Connections != nil {
+			dps = append(dps, Datapoint{Metric: MetricDestinationIPs, Value: Value{Kind: KindIPs, IPs: remoteIPs(tc.EstablishedConnections.Connections)}})
 		}
 	}
 	for _, name := range sortedKeys(r.CustomMetrics) {
@@ -116,25 +119,36 @@ func ports(p *proto.PortList) []uint16 {
 	return slices.Compact(out)
 }
 
-func remoteIPs(ec *proto.EstablishedConnections) []netip.Addr {
-	out := make([]netip.Addr, 0, len(ec.Connections))
-	for _, c := range ec.Connections {
-		out = append(out, c.RemoteAddr.Addr().Unmap())
+func remoteIPs(conns []proto.Connection) []netip.Addr {
+	out := make([]netip.Addr, 0, len(conns))
+	for _, c := range conns {
+		out = append(out, c.RemoteAddr.Addr())
 	}
-	slices.SortFunc(out, func(a, b netip.Addr) int { return a.Compare(b) })
-	return slices.Compact(out)
+	return ipSet(out)
 }
 
+// ipSet unmaps IPv4-mapped IPv6 addresses, so that they match IPv4 CIDRs,
+// then sorts and deduplicates the addresses in place.
+func ipSet(ips []netip.Addr) []netip.Addr {
+	for i, ip := range ips {
+		ips[i] = ip.Unmap()
+	}
+	slices.SortFunc(ips, func(a, b netip.Addr) int { return a.Compare(b) })
+	return slices.Compact(ips)
+}
+
+// customValue converts a custom metric's value; its lists are sets like
+// the others, copied so that the report's slices are left as they were.
 func customValue(c proto.CustomValue) Value {
 	switch c.Type {
 	case proto.CustomNumber:
 		return Value{Kind: KindNumber, Number: c.Number}
 	case proto.CustomNumberList:
-		return Value{Kind: KindNumbers, Numbers: c.Numbers}
+		return Value{Kind: KindNumbers, Numbers: slices.Compact(slices.Sorted(slices.Values(c.Numbers)))}
 	case proto.CustomStringList:
-		return Value{Kind: KindStrings, Strings: c.Strings}
+		return Value{Kind: KindStrings, Strings: slices.Compact(slices.Sorted(slices.Values(c.Strings)))}
 	}
-	return Value{Kind: KindIPs, IPs: c.IPs}
+	return Value{Kind: KindIPs, IPs: ipSet(slices.Clone(c.IPs))}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -1,0 +1,133 @@
+package detector
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/vigil-iot/vigil/proto"
+)
+
+// The benchmarks model the reference fleet: 10,000 things reporting every 5
+// minutes to one profile of 10 behaviors.
+const (
+	benchThings    = 10_000
+	benchBehaviors = 10
+	benchInterval  = 5 * time.Minute
+)
+
+// benchProfile mixes the kinds of behavior: static limits on gauges and
+// counters, counters summed over windows, port sets and a CIDR set.
+func benchProfile(tb testing.TB) Profile {
+	var behaviors []proto.Behavior
+	err := json.Unmarshal([]byte(`[
+	{"name":"bytes-out","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than-equals","value":{"count":1000000},"durationSeconds":300,"consecutiveDatapointsToAlarm":2,"consecutiveDatapointsToClear":2}},
+	{"name":"bytes-in","metric":"aws:all-bytes-in","criteria":{"comparisonOperator":"less-than-equals","value":{"count":1000000},"durationSeconds":300}},
+	{"name":"packets-out","metric":"aws:all-packets-out","criteria":{"comparisonOperator":"less-than","value":{"count":10000},"durationSeconds":600}},
+	{"name":"packets-in","metric":"aws:all-packets-in","criteria":{"comparisonOperator":"less-than","value":{"count":10000}}},
+	{"name":"tcp-count","metric":"aws:num-listening-tcp-ports","criteria":{"comparisonOperator":"less-than-equals","value":{"count":5}}},
+	{"name":"udp-count","metric":"aws:num-listening-udp-ports","criteria":{"comparisonOperator":"less-than-equals","value":{"count":5}}},
+	{"name":"connections","metric":"aws:num-established-tcp-connections","criteria":{"comparisonOperator":"less-than","value":{"count":50}, "consecutiveDatapointsToAlarm":3}},
+	{"name":"tcp-ports","metric":"aws:listening-tcp-ports","criteria":{"comparisonOperator":"in-port-set","value":{"ports":[22,80,443,8883]}}},
+	{"name":"udp-ports","metric":"aws:listening-udp-ports","criteria":{"comparisonOperator":"not-in-port-set","value":{"ports":[23,69,1900,5353]}}},
+	{"name":"destinations","metric":"aws:destination-ip-addresses","criteria":{"comparisonOperator":"in-cidr-set","value":{"cidrs":["10.0.0.0/8","192.168.0.0/16","203.0.113.0/24","2001:db8::/32"]}}}
+	]`), &behaviors)
+	if err != nil || len(behaviors) != benchBehaviors {
+		tb.Fatalf("bench profile: %v", err)
+	}
+	return Profile{Name: "scanners", Behaviors: behaviors}
+}
+
+// benchReports returns the datapoints of a few reports of an ID-card
+// scanner: traffic deltas, two listening TCP ports, one UDP port and a few
+// connections to the back office; every eighth one breaks a behavior.
+func benchReports() [][]Datapoint {
+	var out [][]Datapoint
+	for i := range 8 {
+		bytes := uint64(20_000 + 1000*i)
+		r := &proto.Report{Header: proto.Header{ReportID: int64(i + 1), Version: "1.0"}, Metrics: &proto.Metrics{
+			ListeningTCPPorts: &proto.PortList{Ports: []proto.Port{{Port: 22}, {Port: 8883}}},
+			ListeningUDPPorts: &proto.PortList{Ports: []proto.Port{{Port: 123}}},
+			NetworkStats: &proto.NetworkStats{BytesIn: proto.Count(bytes), BytesOut: proto.Count(bytes / 2),
+				PacketsIn: proto.Count(bytes / 500), PacketsOut: proto.Count(bytes / 700)},
+			TCPConnections: &proto.TCPConnections{EstablishedConnections: &proto.EstablishedConnections{Connections: []proto.Connection{
+				{RemoteAddr: netip.MustParseAddrPort("10.1.2.3:8883")},
+				{RemoteAddr: netip.MustParseAddrPort("192.168.7.20:443")},
+				{RemoteAddr: netip.MustParseAddrPort("[2001:db8::10]:443")},
+			}}},
+		}}
+		if i == 7 {
+			r.Metrics.ListeningTCPPorts.Ports = append(r.Metrics.ListeningTCPPorts.Ports, proto.Port{Port: 4444})
+			ec := r.Metrics.TCPConnections.EstablishedConnections
+			ec.Connections = append(ec.Connections, proto.Connection{RemoteAddr: netip.MustParseAddrPort("198.51.100.66:6667")})
+		}
+		out = append(out, Datapoints(r))
+	}
+	return out
+}
+
+func benchThingNames() []string {
+	names := make([]string, benchThings)
+	for i := range names {
+		names[i] = fmt.Sprintf("scanner-%05d", i)
+	}
+	return names
+}
+
+func benchEngine(tb testing.TB) *Engine {
+	e := New(Options{})
+	if _, err := e.SetProfile(scenarioBase, benchProfile(tb)); err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+// BenchmarkObserve measures the evaluation of reports: each iteration is
+// one report of one thing, the things taking turns every 5 minutes of
+// engine time so that windows close as they would in a fleet.
+func BenchmarkObserve(b *testing.B) {
+	e, names, reports := benchEngine(b), benchThingNames(), benchReports()
+	profiles := []string{"scanners"}
+	step := benchInterval / benchThings
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		now := scenarioBase.Add(time.Duration(i) * step)
+		e.Observe(now, names[i%benchThings], profiles, reports[(i/benchThings+i)%len(reports)])
+		if i%benchThings == benchThings-1 {
+			e.TakeDirty()
+		}
+	}
+	b.ReportMetric(float64(b.N*benchBehaviors)/b.Elapsed().Seconds(), "evals/s")
+}
+
+// BenchmarkStateMemory measures the heap the engine keeps per thing once
+// each of 10,000 things has reported a few times under 10 behaviors, after
+// persistence has taken the dirty set. The thing names are the caller's and
+// are not counted.
+func BenchmarkStateMemory(b *testing.B) {
+	names, reports := benchThingNames(), benchReports()
+	profiles := []string{"scanners"}
+	var perThing float64
+	for range b.N {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		e := benchEngine(b)
+		for round := range 3 {
+			for i, name := range names {
+				now := scenarioBase.Add(time.Duration(round)*benchInterval + time.Duration(i)*benchInterval/benchThings)
+				e.Observe(now, name, profiles, reports[(round+i)%len(reports)])
+			}
+		}
+		e.TakeDirty()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perThing = float64(after.HeapAlloc-before.HeapAlloc) / benchThings
+		runtime.KeepAlive(e)
+	}
+	b.ReportMetric(perThing, "B/thing")
+}
