@@ -119,7 +119,9 @@ func (r *Registry) ProfilesForTarget(t Target, recursive bool) []TargetMapping {
 	wanted := []Target{t}
 	if g, ok := t.Group(); ok && recursive {
 		for _, a := range r.ancestors(g) {
-			wanted = append(wanted, GroupTarget(a))
+			if a != g { // ancestors starts with g itself
+				wanted = append(wanted, GroupTarget(a))
+			}
 		}
 	}
 	var out []TargetMapping

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,6 +76,8 @@ type Service struct {
 	pending []pendingMessage // committed to the outbox, not yet published
 	clock   time.Time        // latest report time, with ReportTime
 	lastGC  time.Time
+
+	acceptedCount atomic.Int64
 }
 
 // incoming is a decoded report waiting for the engine.
@@ -318,6 +321,7 @@ func (s *Service) ingestOne(b *store.Batch, in incoming) (reply, bool) {
 	s.record(b, events)
 	s.saveStates(b)
 	s.metrics.accepted.Inc()
+	s.acceptedCount.Add(1)
 	return s.makeReply(in.topic, proto.AcceptedReply(thing, id, in.received.UnixMilli()))
 }
 
@@ -497,3 +501,6 @@ func (s *Service) tick() {
 	s.metrics.storeBytes.Set(float64(s.db.SizeBytes()))
 	s.flushOutbox()
 }
+
+// AcceptedReports returns how many reports were accepted since start.
+func (s *Service) AcceptedReports() int64 { return s.acceptedCount.Load() }

@@ -1,0 +1,272 @@
+// Package app wires `vigil serve` together: the store, the registry, the
+// embedded broker, the detector service and the HTTP API, in one process.
+// Tests start it in-process; cmd/vigil starts it from flags.
+package app
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+
+	"github.com/vigil-iot/vigil/broker"
+	"github.com/vigil-iot/vigil/detector/api"
+	"github.com/vigil-iot/vigil/detector/registry"
+	"github.com/vigil-iot/vigil/detector/service"
+	"github.com/vigil-iot/vigil/detector/store"
+	"github.com/vigil-iot/vigil/proto"
+)
+
+// Defaults of Options, as CONTRACT.md §5 fixes them.
+const (
+	DefaultMQTTAddr  = "127.0.0.1:1883"
+	DefaultHTTPAddr  = "127.0.0.1:8080"
+	DefaultDataDir   = "vigil-data"
+	DefaultRetention = service.DefaultRetention
+)
+
+// Options configures an App.
+type Options struct {
+	// MQTTAddr is the broker's TCP address; WebSocketAddr an optional
+	// WebSocket listener.
+	MQTTAddr      string
+	WebSocketAddr string
+	// HTTPAddr is the API's address.
+	HTTPAddr string
+	// DataDir holds the store.
+	DataDir string
+	// AllowAnonymous admits devices without credentials.
+	AllowAnonymous bool
+	// ReportTime takes datapoint times from report ids (--time-source report).
+	ReportTime      bool
+	Retention       time.Duration
+	MinInterval     time.Duration
+	SilenceTimeout  time.Duration
+	MaxReportSize   int
+	LenientReportID bool
+	// OperatorPassword, when set, admits MQTT clients with the username
+	// OperatorUser as operators: they read the violation topics.
+	OperatorPassword string
+	// FleetPassword, when set, admits MQTT clients with the username
+	// FleetUser as a fleet identity: they publish reports for any thing
+	// (a simulator, or a gateway speaking for devices behind it).
+	FleetPassword string
+	Logger        zerolog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// App is a running `vigil serve`.
+type App struct {
+	opts    Options
+	log     zerolog.Logger
+	db      *store.DB
+	broker  *broker.Broker
+	service *service.Service
+	http    *http.Server
+	httpLn  net.Listener
+	cancel  context.CancelFunc
+	done    chan struct{}
+	errs    chan error
+	once    sync.Once
+}
+
+// Start opens the store, starts the broker, the detector and the HTTP API,
+// and returns once they all listen.
+func Start(opts Options) (*App, error) {
+	opts = withDefaults(opts)
+	a := &App{opts: opts, log: opts.Logger, done: make(chan struct{}), errs: make(chan error, 2)}
+	if err := a.start(); err != nil {
+		a.closeParts()
+		return nil, err
+	}
+	return a, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.MQTTAddr == "" {
+		o.MQTTAddr = DefaultMQTTAddr
+	}
+	if o.HTTPAddr == "" {
+		o.HTTPAddr = DefaultHTTPAddr
+	}
+	if o.DataDir == "" {
+		o.DataDir = DefaultDataDir
+	}
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+func (a *App) start() error {
+	if err := os.MkdirAll(a.opts.DataDir, 0o750); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	db, err := store.Open(filepath.Join(a.opts.DataDir, "store"), store.Options{Logger: a.log})
+	if err != nil {
+		return err
+	}
+	a.db = db
+	reg, err := registry.Load(db)
+	if err != nil {
+		return err
+	}
+	a.broker, err = broker.New(broker.Options{
+		Addr: a.opts.MQTTAddr, WebSocketAddr: a.opts.WebSocketAddr, AllowAnonymous: a.opts.AllowAnonymous,
+		Auth: authenticator{reg: reg, operator: a.opts.OperatorPassword, fleet: a.opts.FleetPassword}, Logger: a.log.With().Str("component", "broker").Logger(),
+		MaxPacketSize: max(a.opts.MaxReportSize*2, broker.DefaultMaxPacketSize),
+	})
+	if err != nil {
+		return err
+	}
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.service, err = service.New(service.Options{
+		DB: db, Registry: reg, Publisher: a.broker, Logger: a.log, Now: a.opts.Now, ReportTime: a.opts.ReportTime,
+		MaxReportSize: a.opts.MaxReportSize, MinInterval: a.opts.MinInterval, LenientReportID: a.opts.LenientReportID,
+		SilenceTimeout: a.opts.SilenceTimeout, Retention: a.opts.Retention, Registerer: promReg,
+	})
+	if err != nil {
+		return err
+	}
+	for _, root := range []string{proto.RootVigil, proto.RootAWS} {
+		if err := a.broker.Subscribe(proto.ReportFilter(root), func(m broker.Message) {
+			a.service.HandleReport(m.Topic, m.Payload, m.Thing)
+		}); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	go func() {
+		defer close(a.done)
+		a.errs <- a.service.Run(ctx)
+	}()
+	if err := a.broker.Start(); err != nil {
+		return err
+	}
+	return a.startHTTP(promReg)
+}
+
+func (a *App) startHTTP(gatherer prometheus.Gatherer) error {
+	ln, err := net.Listen("tcp", a.opts.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen for HTTP on %s: %w", a.opts.HTTPAddr, err)
+	}
+	a.httpLn = ln
+	handler := api.New(api.Options{Service: a.service, Logger: a.log.With().Str("component", "api").Logger(), Gatherer: gatherer})
+	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.errs <- fmt.Errorf("serve HTTP: %w", err)
+		}
+	}()
+	a.log.Info().Str("mqtt", a.broker.Addr()).Str("http", "http://"+ln.Addr().String()).Str("data", a.opts.DataDir).Msg("vigil serving")
+	return nil
+}
+
+// MQTTAddr is the broker's TCP address.
+func (a *App) MQTTAddr() string { return a.broker.Addr() }
+
+// HTTPAddr is the API's address.
+func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
+
+// Service is the running detector.
+func (a *App) Service() *service.Service { return a.service }
+
+// Wait blocks until the app fails or ctx ends, then closes it.
+func (a *App) Wait(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-a.errs:
+	}
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Close stops everything and closes the store.
+func (a *App) Close() error {
+	var err error
+	a.once.Do(func() { err = a.closeParts() })
+	return err
+}
+
+func (a *App) closeParts() error {
+	var errs []error
+	if a.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, a.http.Shutdown(ctx))
+		cancel()
+	}
+	if a.broker != nil {
+		errs = append(errs, a.broker.Close())
+	}
+	if a.cancel != nil {
+		a.cancel()
+		<-a.done
+	}
+	if a.db != nil {
+		errs = append(errs, a.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// The usernames of the shared MQTT identities.
+const (
+	OperatorUser = "vigil-operator"
+	FleetUser    = "vigil-fleet"
+)
+
+// authenticator checks device passwords against the registry, and the
+// operator and fleet passwords when they are set.
+type authenticator struct {
+	reg             *registry.Registry
+	operator, fleet string
+}
+
+// Authenticate accepts a registered thing with its own password (the
+// username, when given, names the thing; else the client id does), and the
+// operator and fleet identities with theirs.
+func (a authenticator) Authenticate(clientID, username string, password []byte) (broker.Identity, error) {
+	for _, shared := range []struct {
+		user, password string
+		role           broker.Role
+	}{{OperatorUser, a.operator, broker.RoleOperator}, {FleetUser, a.fleet, broker.RoleFleet}} {
+		if username != shared.user || shared.password == "" {
+			continue
+		}
+		if subtle.ConstantTimeCompare(password, []byte(shared.password)) != 1 {
+			return broker.Identity{}, broker.ErrBadCredentials
+		}
+		return broker.Identity{Thing: shared.user, Role: shared.role}, nil
+	}
+	thing := clientID
+	if username != "" {
+		thing = username
+	}
+	known, ok := a.reg.CheckPassword(thing, password)
+	switch {
+	case !known:
+		return broker.Identity{}, broker.ErrUnknownThing
+	case !ok:
+		return broker.Identity{}, broker.ErrBadCredentials
+	}
+	return broker.Identity{Thing: thing, Role: broker.RoleDevice}, nil
+}
