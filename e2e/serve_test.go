@@ -59,7 +59,9 @@ func TestAlarmLifecycleOverMQTT(t *testing.T) {
 	events := subscribe(t, s.mqtt, "watch-events", "$vigil/violations/#")
 	topic := "$aws/things/scanner-1/defender/metrics/json"
 	base := time.Now().UnixMilli()
-	pub := func(i int, bytesOut int) { publish(t, s.mqtt, "scanner-1", "door-1-secret", topic, report(base+int64(i), bytesOut)) }
+	pub := func(i int, bytesOut int) {
+		publish(t, s.mqtt, "scanner-1", "door-1-secret", topic, report(base+int64(i), bytesOut))
+	}
 
 	pub(1, 5000)
 	waitAccepted(t, s, 1)
