@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"time"
@@ -30,12 +31,17 @@ type FileSource struct {
 
 // CustomMetrics reads and parses the file. See ParseCustomMetrics.
 func (f FileSource) CustomMetrics(context.Context) (map[string]proto.CustomValue, error) {
-	data, err := os.ReadFile(f.Path)
+	file, err := os.Open(f.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read custom metrics file: %w", err)
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, maxCustomOutput+1))
 	if err != nil {
 		return nil, fmt.Errorf("read custom metrics file: %w", err)
 	}
 	if len(data) > maxCustomOutput {
-		return nil, fmt.Errorf("custom metrics file %s is %d bytes, over %d", f.Path, len(data), maxCustomOutput)
+		return nil, fmt.Errorf("custom metrics file %s is over %d bytes", f.Path, maxCustomOutput)
 	}
 	m, err := ParseCustomMetrics(data)
 	if err != nil {
@@ -48,9 +54,14 @@ func (f FileSource) CustomMetrics(context.Context) (map[string]proto.CustomValue
 // its standard output.
 type CommandSource struct {
 	Command string
-	// Timeout bounds a run; 0 means DefaultCommandTimeout.
+	// Timeout bounds a run; 0 means DefaultCommandTimeout. When it passes,
+	// the command and every process it started are killed.
 	Timeout time.Duration
 }
+
+// pipeGrace bounds how long a killed command's output pipes are drained:
+// a process that left the command's process group may hold them open.
+const pipeGrace = time.Second
 
 // CustomMetrics runs the command and parses its output. See
 // ParseCustomMetrics.
@@ -59,36 +70,44 @@ func (c CommandSource) CustomMetrics(ctx context.Context) (map[string]proto.Cust
 	if timeout <= 0 {
 		timeout = DefaultCommandTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("no result within %v", timeout))
 	defer cancel()
-	var out, errOut limitedBuffer
+	out, errOut := &limitedBuffer{}, &limitedBuffer{}
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c.Command)
-	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.Stdout, cmd.Stderr = out, errOut
+	cmd.WaitDelay = pipeGrace
+	killProcessGroup(cmd)
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("custom metrics command %q: %w (stderr: %s)", c.Command, err, bytes.TrimSpace(errOut.Bytes()))
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("custom metrics command %q killed: %w", c.Command, context.Cause(ctx))
+		}
+		return nil, fmt.Errorf("custom metrics command %q: %w (stderr: %s)", c.Command, err, bytes.TrimSpace(errOut.buf.Bytes()))
 	}
 	if out.over {
 		return nil, fmt.Errorf("custom metrics command %q printed more than %d bytes", c.Command, maxCustomOutput)
 	}
-	m, err := ParseCustomMetrics(out.Bytes())
+	m, err := ParseCustomMetrics(out.buf.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("custom metrics command %q: %w", c.Command, err)
 	}
 	return m, nil
 }
 
-// limitedBuffer keeps the first maxCustomOutput bytes written to it.
+// limitedBuffer keeps the first maxCustomOutput bytes written to it and
+// discards the rest. It has no ReadFrom method, so that io.Copy goes
+// through Write and the limit holds.
 type limitedBuffer struct {
-	bytes.Buffer
+	buf  bytes.Buffer
 	over bool
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := maxCustomOutput - b.Len(); len(p) > room {
+	keep := p
+	if room := maxCustomOutput - b.buf.Len(); len(p) > room {
 		b.over = true
-		p = p[:max(room, 0)]
+		keep = p[:max(room, 0)]
 	}
-	b.Buffer.Write(p)
+	b.buf.Write(keep)
 	return len(p), nil
 }
 

@@ -21,5 +21,7 @@
 //
 // The agent never imports server packages, so the device binary stays small.
 // A custom metric command that fails or prints garbage costs its metrics for
-// that report only; the report still goes out.
+// that report only; the report still goes out. A command that runs past its
+// timeout is killed together with every process it started (on Unix, its
+// process group), and at most 64 KiB of its output is kept.
 package agent

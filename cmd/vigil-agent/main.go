@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -54,16 +55,20 @@ func main() {
 	}
 }
 
-func parseFlags(args []string, stderr io.Writer) (config, error) {
+// parseFlags reads the command line and the VIGIL_<FLAG> environment
+// variables. --help prints the usage to stdout; a bad command line is one
+// errUsage error, without the usage text.
+func parseFlags(args []string, stdout io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("vigil-agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.broker, "broker", "mqtt://127.0.0.1:1883", "broker URL (mqtt://, mqtts://, ws://, wss://)")
 	fs.StringVar(&c.thing, "thing", "", "thing name, also the MQTT client id (default: the host name)")
 	fs.DurationVar(&c.interval, "interval", agent.DefaultInterval, "time between reports")
-	fs.StringVar(&c.format, "format", "json", "report encoding: json, cbor or msgpack")
+	c.format, c.topicRoot, c.logLevel, c.logFormat = "json", proto.RootVigil, "info", "console"
+	fs.Var(choice{&c.format, checkFormat}, "format", "report `encoding`: json, cbor or msgpack")
 	fs.BoolVar(&c.shortNames, "short-names", false, "write the short key names (hed, met, ...)")
-	fs.StringVar(&c.topicRoot, "topic-root", proto.RootVigil, "topic root: $vigil or $aws")
+	fs.Var(choice{&c.topicRoot, oneOf(proto.RootVigil, proto.RootAWS)}, "topic-root", "topic `root`: $vigil or $aws")
 	fs.BoolVar(&c.once, "once", false, "collect one report, print it as JSON and exit without publishing")
 	fs.DurationVar(&c.onceWindow, "once-window", time.Second, "with --once, the time over which traffic is measured")
 	fs.StringVar(&c.username, "username", "", "MQTT user name (default: the thing name when a password is set)")
@@ -74,8 +79,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.insecure, "insecure", false, "do not verify the broker's certificate (testing only)")
 	fs.StringVar(&c.customFile, "custom-metrics-file", "", "file of custom metrics, read for every report")
 	fs.StringVar(&c.customCommand, "custom-metrics-command", "", "shell command printing custom metrics, run for every report")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&c.logFormat, "log-format", "console", "log format: console or json")
+	fs.Var(choice{&c.logLevel, oneOf("debug", "info", "warn", "error")}, "log-level", "log `level`: debug, info, warn, error")
+	fs.Var(choice{&c.logFormat, oneOf("console", "json")}, "log-format", "log `format`: console or json")
 	fs.BoolVar(&c.showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: vigil-agent --broker URL --thing NAME [flags]\n\nEvery flag can also be set with VIGIL_<FLAG> (VIGIL_BROKER, VIGIL_SHORT_NAMES, ...).\n\nFlags:")
@@ -83,6 +88,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
 			return c, err
 		}
 		return c, fmt.Errorf("%w: %v", errUsage, err)
@@ -113,9 +120,6 @@ func applyEnv(fs *flag.FlagSet) error {
 }
 
 func (c *config) check() error {
-	if _, err := proto.ParseFormat(c.format); err != nil {
-		return fmt.Errorf("%w: --format: %v", errUsage, err)
-	}
 	if c.interval < time.Second {
 		return fmt.Errorf("%w: --interval %v is shorter than 1s", errUsage, c.interval)
 	}
@@ -138,6 +142,44 @@ func (c *config) check() error {
 	return nil
 }
 
+// choice is a string flag that takes only the values check accepts, so
+// that a bad value is refused with the name of the flag or environment
+// variable that gave it.
+type choice struct {
+	value *string
+	check func(string) error
+}
+
+func (c choice) String() string {
+	if c.value == nil {
+		return ""
+	}
+	return *c.value
+}
+
+func (c choice) Set(s string) error {
+	if err := c.check(s); err != nil {
+		return err
+	}
+	*c.value = s
+	return nil
+}
+
+func checkFormat(s string) error {
+	_, err := proto.ParseFormat(s)
+	return err
+}
+
+// oneOf accepts the given values only.
+func oneOf(values ...string) func(string) error {
+	return func(s string) error {
+		if slices.Contains(values, s) {
+			return nil
+		}
+		return fmt.Errorf("want %s", strings.Join(values, ", "))
+	}
+}
+
 func newLogger(c config, stderr io.Writer) (zerolog.Logger, error) {
 	level, err := zerolog.ParseLevel(c.logLevel)
 	if err != nil {
@@ -147,15 +189,26 @@ func newLogger(c config, stderr io.Writer) (zerolog.Logger, error) {
 	switch c.logFormat {
 	case "json":
 	case "console":
-		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.RFC3339}
+		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.RFC3339, NoColor: !isTerminal(stderr)}
 	default:
 		return zerolog.Nop(), fmt.Errorf("%w: --log-format %q: want console or json", errUsage, c.logFormat)
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Str("thing", c.thing).Logger(), nil
 }
 
+// isTerminal reports whether w is a terminal. Colours are for people at a
+// terminal; in journald or a log file they are escape-code noise.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
 func run(args []string, stdout, stderr io.Writer) error {
-	c, err := parseFlags(args, stderr)
+	c, err := parseFlags(args, stdout)
 	if err != nil {
 		return err
 	}
