@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -107,4 +108,48 @@ func readProfile(path string) (registry.Profile, error) {
 // metrics.
 func acceptedTotal(a *App) int {
 	return int(a.Service().AcceptedReports())
+}
+
+// BenchmarkMemoryPerDevice reports the detector's heap per monitored device
+// (engine state, ingest state, coverage cache) with the sample profile of 5
+// behaviors, after 20,000 devices have reported twice. Broker sessions are
+// not included: devices here report through the service directly.
+func BenchmarkMemoryPerDevice(b *testing.B) {
+	const devices = 20_000
+	for range b.N {
+		a, err := Start(Options{MQTTAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DataDir: b.TempDir(), AllowAnonymous: true, Logger: zerolog.Nop()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := readProfile("../testdata/profiles/scanners.json")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := a.Service().CreateProfile(p); err != nil {
+			b.Fatal(err)
+		}
+		if err := a.Service().Attach(p.Name, registry.AllThings); err != nil {
+			b.Fatal(err)
+		}
+		payload := func(id int64) []byte {
+			data, _ := proto.Encode(sampleReport(id), proto.JSON, proto.LongKeys)
+			return data
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		base := time.Now().UnixMilli()
+		for round := range 2 {
+			for i := range devices {
+				a.Service().HandleReport(fmt.Sprintf("$aws/things/dev-%05d/defender/metrics/json", i), payload(base+int64(round)), "")
+			}
+		}
+		for acceptedTotal(a) < 2*devices {
+			time.Sleep(time.Millisecond)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/devices, "heap-bytes/device")
+		a.Close()
+	}
 }
