@@ -21,6 +21,8 @@ import (
 
 	"github.com/vigil-iot/vigil/broker"
 	"github.com/vigil-iot/vigil/detector/api"
+	"github.com/vigil-iot/vigil/detector/fleetstats"
+	"github.com/vigil-iot/vigil/detector/history"
 	"github.com/vigil-iot/vigil/detector/registry"
 	"github.com/vigil-iot/vigil/detector/service"
 	"github.com/vigil-iot/vigil/detector/store"
@@ -73,6 +75,8 @@ type App struct {
 	db      *store.DB
 	broker  *broker.Broker
 	service *service.Service
+	history *history.History
+	fleet   *fleetstats.Aggregator
 	http    *http.Server
 	httpLn  net.Listener
 	cancel  context.CancelFunc
@@ -133,12 +137,18 @@ func (a *App) start() error {
 	if err != nil {
 		return err
 	}
+	a.history = history.New(db, history.Options{Retention: a.opts.Retention, Logger: a.log.With().Str("component", "history").Logger()})
+	a.fleet, err = fleetstats.New(db, fleetstats.Options{Retention: a.opts.Retention, Logger: a.log.With().Str("component", "fleetstats").Logger()})
+	if err != nil {
+		return err
+	}
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.service, err = service.New(service.Options{
 		DB: db, Registry: reg, Publisher: a.broker, Logger: a.log, Now: a.opts.Now, ReportTime: a.opts.ReportTime,
 		MaxReportSize: a.opts.MaxReportSize, MinInterval: a.opts.MinInterval, LenientReportID: a.opts.LenientReportID,
 		SilenceTimeout: a.opts.SilenceTimeout, Retention: a.opts.Retention, Registerer: promReg,
+		History: a.history, FleetStats: a.fleet,
 	})
 	if err != nil {
 		return err
@@ -168,7 +178,8 @@ func (a *App) startHTTP(gatherer prometheus.Gatherer) error {
 		return fmt.Errorf("listen for HTTP on %s: %w", a.opts.HTTPAddr, err)
 	}
 	a.httpLn = ln
-	handler := api.New(api.Options{Service: a.service, Logger: a.log.With().Str("component", "api").Logger(), Gatherer: gatherer})
+	handler := api.New(api.Options{Service: a.service, Logger: a.log.With().Str("component", "api").Logger(), Gatherer: gatherer,
+		FleetStats: a.fleet})
 	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -25,6 +25,9 @@ type Options struct {
 	// Extra is mounted at "/" (the dashboard); nil means a small index page
 	// listing the API.
 	Extra http.Handler
+	// FleetStats serves GET /api/metric-statistics; nil leaves that call an
+	// unknown operation (404).
+	FleetStats FleetSeries
 }
 
 // server holds what the handlers need.
@@ -33,11 +36,14 @@ type server struct {
 	reg *registry.Registry
 	log zerolog.Logger
 	mux *http.ServeMux
+
+	fleet FleetSeries // nil without fleet statistics
 }
 
 // New returns the HTTP handler of the API, /healthz, /metrics and Extra.
 func New(opts Options) http.Handler {
 	s := &server{svc: opts.Service, log: opts.Logger.With().Str("component", "api").Logger(), mux: http.NewServeMux()}
+	s.fleet = opts.FleetStats
 	if opts.Gatherer == nil {
 		opts.Gatherer = prometheus.DefaultGatherer
 	}
@@ -81,6 +87,7 @@ func (s *server) routes() {
 	s.groupRoutes()
 	s.customMetricRoutes()
 	s.violationRoutes()
+	s.metricStatisticsRoutes()
 }
 
 // apiMethods are the methods an API route may take, in the Allow header's

@@ -54,6 +54,7 @@ func (s *Service) CreateProfile(p registry.Profile) (registry.Profile, error) {
 		if out, err = s.reg.CreateProfile(b, now, p); err != nil {
 			return nil, err
 		}
+		s.refreshRetained()
 		return s.eng.SetProfile(now, detector.Profile{Name: out.Name, Behaviors: out.Behaviors})
 	})
 	return out, err
@@ -68,6 +69,7 @@ func (s *Service) UpdateProfile(name string, patch registry.ProfilePatch) (regis
 		if out, err = s.reg.UpdateProfile(b, now, name, patch); err != nil {
 			return nil, err
 		}
+		s.refreshRetained()
 		return s.eng.SetProfile(now, detector.Profile{Name: out.Name, Behaviors: out.Behaviors})
 	})
 	return out, err
@@ -78,6 +80,12 @@ func (s *Service) DeleteProfile(name string, expectedVersion *int64) error {
 	return s.change(false, func(b *store.Batch, now time.Time) ([]detector.Event, error) {
 		if err := s.reg.DeleteProfile(b, name, expectedVersion); err != nil {
 			return nil, err
+		}
+		s.refreshRetained()
+		if f := s.retain.fleet; f != nil {
+			if err := f.Forget(name); err != nil {
+				s.log.Warn().Err(err).Str("profile", name).Msg("forget fleet statistics")
+			}
 		}
 		return s.eng.DeleteProfile(now, name), nil
 	})

@@ -13,6 +13,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vigil-iot/vigil/detector"
+	"github.com/vigil-iot/vigil/detector/fleetstats"
+	"github.com/vigil-iot/vigil/detector/history"
 	"github.com/vigil-iot/vigil/detector/registry"
 	"github.com/vigil-iot/vigil/detector/store"
 	"github.com/vigil-iot/vigil/proto"
@@ -57,6 +59,11 @@ type Options struct {
 	BatchSize int
 	// Registerer receives the service's Prometheus metrics; nil means none.
 	Registerer prometheus.Registerer
+	// History keeps the retained metrics' datapoints; nil keeps none.
+	History *history.History
+	// FleetStats keeps the per-window fleet summaries of the retained
+	// numeric metrics; nil keeps none.
+	FleetStats *fleetstats.Aggregator
 }
 
 // Service is the running detector.
@@ -78,6 +85,7 @@ type Service struct {
 	lastGC  time.Time
 
 	acceptedCount atomic.Int64
+	retain        retention // guarded by mu, except its history and fleet, which lock themselves
 }
 
 // incoming is a decoded report waiting for the engine.
@@ -114,6 +122,7 @@ func New(opts Options) (*Service, error) {
 		queue:  make(chan incoming, DefaultQueueDepth),
 		ingest: map[string]*ingestState{}, active: map[string]*ActiveRecord{},
 		metrics: newServiceMetrics(opts.Registerer),
+		retain:  retention{history: opts.History, fleet: opts.FleetStats},
 	}
 	s.eng = detector.New(detector.Options{SilenceTimeout: opts.SilenceTimeout, Lookup: opts.Registry.MetricLookup})
 	if err := s.load(); err != nil {
@@ -181,6 +190,7 @@ func (s *Service) load() error {
 		return fmt.Errorf("load outbox: %w", err)
 	}
 	s.metrics.activeViolations.Set(float64(len(s.active)))
+	s.refreshRetained()
 	s.log.Info().Int("things", s.eng.Things()).Int("active", len(s.active)).Int("outbox", len(s.pending)).Msg("state loaded")
 	return nil
 }
@@ -216,6 +226,7 @@ func (s *Service) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			s.flushHistory()
 			return nil
 		case in := <-s.queue:
 			batch = append(batch[:0], in)
@@ -318,6 +329,7 @@ func (s *Service) ingestOne(b *store.Batch, in incoming) (reply, bool) {
 	dps := detector.Datapoints(in.report)
 	profiles := s.reg.ProfilesFor(thing)
 	events := s.eng.Observe(now, thing, profiles, dps)
+	s.retainDatapoints(now, thing, profiles, dps)
 	s.record(b, events)
 	s.saveStates(b)
 	s.metrics.accepted.Inc()
@@ -498,6 +510,7 @@ func (s *Service) tick() {
 			s.log.Error().Err(err).Msg("retention")
 		}
 	}
+	s.tickRetained(now, gc)
 	s.metrics.storeBytes.Set(float64(s.db.SizeBytes()))
 	s.flushOutbox()
 }
