@@ -56,13 +56,7 @@ func (d *DB) GetRaw(key []byte) ([]byte, error) {
 // (exclusive), in key order, until fn returns false. The key and value
 // passed to fn are valid only during the call. A nil upper means no bound.
 func (d *DB) ScanRaw(lower, upper []byte, fn func(key, value []byte) bool) error {
-	opts := &pebble.IterOptions{LowerBound: rawKey(lower)}
-	if upper != nil {
-		opts.UpperBound = rawKey(upper)
-	} else {
-		opts.UpperBound = prefixEnd([]byte(rawPrefix))
-	}
-	it, err := d.db.NewIter(opts)
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: rawKey(lower), UpperBound: rawUpper(upper)})
 	if err != nil {
 		return fmt.Errorf("scan raw keys: %w", err)
 	}
@@ -75,19 +69,29 @@ func (d *DB) ScanRaw(lower, upper []byte, fn func(key, value []byte) bool) error
 	return it.Error()
 }
 
+// rawUpper is the store key bounding a raw range above; a nil upper (as
+// RawPrefixEnd returns for a prefix of 0xff bytes) means the end of the raw
+// key space.
+func rawUpper(upper []byte) []byte {
+	if upper == nil {
+		return prefixEnd([]byte(rawPrefix))
+	}
+	return rawKey(upper)
+}
+
 // DeleteRawRange removes every raw key from lower (inclusive) to upper
-// (exclusive) with one range deletion, synced.
+// (exclusive) with one range deletion, synced. A nil upper means no bound.
 func (d *DB) DeleteRawRange(lower, upper []byte) error {
-	if err := d.db.DeleteRange(rawKey(lower), rawKey(upper), pebble.Sync); err != nil {
+	if err := d.db.DeleteRange(rawKey(lower), rawUpper(upper), pebble.Sync); err != nil {
 		return fmt.Errorf("delete raw range: %w", err)
 	}
 	return nil
 }
 
 // Compact asks the database to compact the raw range, so that deleted data
-// leaves the disk soon.
+// leaves the disk soon. A nil upper means no bound.
 func (d *DB) Compact(lower, upper []byte) error {
-	return d.db.Compact(rawKey(lower), rawKey(upper), true)
+	return d.db.Compact(rawKey(lower), rawUpper(upper), true)
 }
 
 // RawPrefixEnd returns the smallest key after every key with the prefix,
