@@ -16,8 +16,10 @@ func (s *Service) change(retarget bool, fn func(b *store.Batch, now time.Time) (
 	s.mu.Lock()
 	now := s.now()
 	b := s.db.NewBatch()
+	pendingBefore := len(s.pending)
 	events, err := fn(b, now)
 	if err != nil {
+		s.pending = s.pending[:pendingBefore]
 		s.mu.Unlock()
 		b.Discard()
 		return err
@@ -29,7 +31,9 @@ func (s *Service) change(retarget bool, fn func(b *store.Batch, now time.Time) (
 	}
 	s.record(b, events)
 	s.saveStates(b)
-	err = s.db.Commit(b)
+	if err = s.db.Commit(b); err != nil {
+		s.pending = s.pending[:pendingBefore] // messages of an uncommitted change never go out
+	}
 	s.mu.Unlock()
 	s.flushOutbox()
 	return err
@@ -197,6 +201,7 @@ func (s *Service) PutVerificationState(violationID string, state proto.Verificat
 		if rec := s.active[violationID]; rec != nil {
 			rec.VerificationState, rec.VerificationStateDescription = state, description
 			b.Put(store.Active, violationID, rec)
+			s.enqueue(b, activeMessage(rec))
 		} else if !s.violationExists(violationID) {
 			return nil, &registry.Error{Kind: registry.ErrNotFound, Message: "violation " + violationID + " not found"}
 		}

@@ -85,7 +85,9 @@ type Service struct {
 	lastGC  time.Time
 
 	acceptedCount atomic.Int64
-	retain        retention // guarded by mu, except its history and fleet, which lock themselves
+	// flushMu keeps outbox publishing in order: one flush at a time.
+	flushMu sync.Mutex
+	retain  retention // guarded by mu, except its history and fleet, which lock themselves
 }
 
 // incoming is a decoded report waiting for the engine.
@@ -254,6 +256,7 @@ func (s *Service) drain(batch []incoming) []incoming {
 // republish sends the outbox left from before a restart and the retained
 // active violations, which an in-memory broker has lost.
 func (s *Service) republish() {
+	s.flushMu.Lock()
 	s.mu.Lock()
 	msgs := make([]outboxEntry, 0, len(s.active))
 	for _, rec := range s.active {
@@ -265,6 +268,7 @@ func (s *Service) republish() {
 			s.log.Error().Err(err).Str("topic", m.Topic).Msg("republish active violation")
 		}
 	}
+	s.flushMu.Unlock()
 	s.flushOutbox()
 }
 
@@ -275,8 +279,9 @@ func activeMessage(rec *ActiveRecord) outboxEntry {
 
 // reply is a reply to send once its batch is committed.
 type reply struct {
-	topic   proto.ReportTopic
-	payload []byte
+	topic    proto.ReportTopic
+	payload  []byte
+	accepted bool
 }
 
 // process runs one batch of reports through the engine and commits it.
@@ -284,18 +289,27 @@ func (s *Service) process(batch []incoming) {
 	start := time.Now()
 	s.mu.Lock()
 	b := s.db.NewBatch()
+	pendingBefore := len(s.pending)
 	replies := make([]reply, 0, len(batch))
+	accepted := 0
 	for _, in := range batch {
 		if r, ok := s.ingestOne(b, in); ok {
 			replies = append(replies, r)
+			if r.accepted {
+				accepted++
+			}
 		}
 	}
 	err := s.db.Commit(b)
+	if err != nil {
+		s.pending = s.pending[:pendingBefore] // messages of an uncommitted batch never go out
+	}
 	s.mu.Unlock()
 	if err != nil {
 		s.log.Error().Err(err).Int("reports", len(batch)).Msg("store commit failed; replies withheld")
 		return
 	}
+	s.acceptedCount.Add(int64(accepted))
 	for _, r := range replies {
 		if err := s.opts.Publisher.Publish(r.topic.String(), r.payload, false, 0); err != nil {
 			s.log.Warn().Err(err).Str("thing", r.topic.Thing).Msg("reply not sent")
@@ -333,8 +347,9 @@ func (s *Service) ingestOne(b *store.Batch, in incoming) (reply, bool) {
 	s.record(b, events)
 	s.saveStates(b)
 	s.metrics.accepted.Inc()
-	s.acceptedCount.Add(1)
-	return s.makeReply(in.topic, proto.AcceptedReply(thing, id, in.received.UnixMilli()))
+	r, ok := s.makeReply(in.topic, proto.AcceptedReply(thing, id, in.received.UnixMilli()))
+	r.accepted = true
+	return r, ok
 }
 
 // timeOf is a report's datapoint time.
@@ -451,6 +466,8 @@ func (s *Service) enqueue(b *store.Batch, m outboxEntry) {
 // the published ones from the store. A failed publish stays for the next
 // flush.
 func (s *Service) flushOutbox() {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	todo := s.pending
 	s.pending = nil
