@@ -179,7 +179,7 @@ func (a *App) startHTTP(gatherer prometheus.Gatherer) error {
 	}
 	a.httpLn = ln
 	handler := api.New(api.Options{Service: a.service, Logger: a.log.With().Str("component", "api").Logger(), Gatherer: gatherer,
-		FleetStats: a.fleet})
+		FleetStats: a.fleet, History: a.history})
 	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

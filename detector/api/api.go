@@ -28,6 +28,9 @@ type Options struct {
 	// FleetStats serves GET /api/metric-statistics; nil leaves that call an
 	// unknown operation (404).
 	FleetStats FleetSeries
+	// History serves GET /api/metric-values; nil leaves that call an
+	// unknown operation (404).
+	History MetricValues
 }
 
 // server holds what the handlers need.
@@ -38,12 +41,15 @@ type server struct {
 	mux *http.ServeMux
 
 	fleet FleetSeries // nil without fleet statistics
+
+	history MetricValues // nil without metric history
 }
 
 // New returns the HTTP handler of the API, /healthz, /metrics and Extra.
 func New(opts Options) http.Handler {
 	s := &server{svc: opts.Service, log: opts.Logger.With().Str("component", "api").Logger(), mux: http.NewServeMux()}
 	s.fleet = opts.FleetStats
+	s.history = opts.History
 	if opts.Gatherer == nil {
 		opts.Gatherer = prometheus.DefaultGatherer
 	}
@@ -88,6 +94,7 @@ func (s *server) routes() {
 	s.customMetricRoutes()
 	s.violationRoutes()
 	s.metricStatisticsRoutes()
+	s.metricValueRoutes()
 }
 
 // apiMethods are the methods an API route may take, in the Allow header's

@@ -216,19 +216,15 @@ type block struct {
 	flushed  uint64 // gen when last written
 }
 
-// add appends a point; it returns false when the value's kind is unknown.
-func (b *block) add(t int64, v detector.Value) bool {
-	head, ok := headFor(v, b.cur.head, b.cur.count)
-	if !ok {
-		return false
-	}
+// add appends a point of a known kind.
+func (b *block) add(t int64, v detector.Value) {
+	head, _ := headFor(v, b.cur.head, b.cur.count)
 	if b.cur.count > 0 && b.cur.head != head {
 		b.runs = b.cur.appendTo(b.runs)
 		b.cur.reset()
 	}
 	b.cur.add(head, t-b.start, v)
 	b.gen++
-	return true
 }
 
 // dirty reports whether the block has points not yet written.
@@ -237,10 +233,4 @@ func (b *block) dirty() bool { return b.gen != b.flushed }
 // appendRuns writes the block's runs, without the version byte.
 func (b *block) appendRuns(dst []byte) []byte {
 	return b.cur.appendTo(append(dst, b.runs...))
-}
-
-// encode returns the block as it is stored.
-func (b *block) encode() []byte {
-	dst := make([]byte, 0, 1+len(b.runs)+len(b.cur.body)+12)
-	return b.appendRuns(append(dst, blockVersion))
 }

@@ -34,6 +34,9 @@ func strs(s ...string) detector.Value {
 	return detector.Value{Kind: detector.KindStrings, Strings: append([]string{}, s...)}
 }
 
+// encode returns the block as it is stored.
+func (b *block) encode() []byte { return b.appendRuns([]byte{blockVersion}) }
+
 // roundTrip encodes values at offsets in one block, decodes them, and
 // checks they come back exactly.
 func roundTrip(t *testing.T, offsets []int64, values []detector.Value) []byte {

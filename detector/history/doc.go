@@ -20,8 +20,8 @@
 //
 // A retention pass at now moves the horizon to now - Retention: Values no
 // longer returns older points, Append drops them, and every day partition
-// that ends at or before the horizon is deleted with one range deletion.
-// The older part of the day that holds the horizon stays on disk until the
+// that ends at or before the horizon is deleted with one range deletion,
+// then compacted so that its disk space is freed at once. The older part of the day that holds the horizon stays on disk until the
 // day has wholly passed, so the disk holds between Retention and
 // Retention + 1 day of history.
 //
@@ -37,12 +37,14 @@
 // points rewrites it under the same key. When a point of a newer hour
 // arrives, the open block is written one last time and is closed. A late
 // point for a closed hour goes to a block of its own that is merged with
-// the stored one at the next flush. Blocks are merged with their stored
-// copy whenever one may exist: a block this history did not open, or one
-// no newer than the newest block on disk when it was opened (so that a
-// restart in the middle of an hour keeps the hour's earlier points). The
-// key "h/\xffnewest", after every day, holds the start of the newest block
-// ever written, so that newer blocks skip that read.
+// the stored one at the next flush. Before its first write, a block is
+// merged with its stored copy whenever one may exist: a late block, or a
+// block no newer than the newest block on disk when the history was
+// created (so that a restart in the middle of an hour keeps the hour's
+// earlier points). The key "h/\xffnewest", sorted after every day
+// partition, holds the start of the newest block ever written, so that
+// newer blocks skip that read. Values reads the buffer and one range of
+// keys per day of its time range.
 //
 // # Block encoding
 //
@@ -72,23 +74,31 @@
 //     bytes, numbers as 8 bytes little-endian, strings as a uvarint length
 //     and bytes.
 //
-// Measured (BenchmarkBytesPerPoint: 1,000 things, 10 numeric metrics, one
-// day at 5-minute intervals with jittered times, after a compaction), a
-// numeric point costs about 4 bytes on disk, keys included.
+// Measured with BenchmarkBytesPerPoint (1,000 things, 10 numeric metrics of
+// which one is a float, one day at 5-minute intervals with ±250 ms of
+// jitter, after a compaction), a point costs about 4 bytes in the store's
+// tables, keys included; all the store's files, about 7.7 bytes, of which
+// 11 MB of write-ahead log files: a fixed overhead, whatever the history's
+// size.
 //
 // # Caveats
 //
 //   - Times before 1970 or from year 10000 on, names with a NUL byte, and
-//     values of no known kind are dropped (Dropped counts them).
+//     values of no known kind are dropped; Dropped counts them.
 //   - Each flush rewrites the open block of every series that received
-//     points since the last one: with 5-minute reports an hourly block is
+//     points since the last one: with 5-minute reports, an hourly block is
 //     written about 12 times, and compactions drop the older copies.
-//   - A buffered series stays in memory until its newest block leaves the
-//     retention window: about 200 bytes per series.
+//   - A series stays buffered until its newest block leaves the retention
+//     window: about 330 bytes per series with a full hourly block.
 //   - One History per store: two would overwrite each other's blocks.
-//   - A token is the position after the last point returned (time and count
-//     at that millisecond): a point appended later at an earlier time is not
-//     seen by the next pages.
+//   - A point far in the future moves the newest block marker there: until
+//     then, every new block is read from the store once before its first
+//     write, which is slower but loses nothing.
+//   - A token is the position after the last point returned (its time and
+//     how many points of that millisecond were returned): a point appended
+//     later at an earlier time is not seen by the next pages.
 //   - A stored block that cannot be decoded makes Values fail for the time
-//     range that holds it; the next flush of that series' hour replaces it.
+//     ranges that hold it, until a flush of new points of its hour replaces
+//     it (Flush reports the replacement). A newest block marker that cannot
+//     be decoded makes every block merge with its stored copy.
 package history

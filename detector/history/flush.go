@@ -44,12 +44,16 @@ func (h *History) takeDirty() (taken [numShards][]*series) {
 	return taken
 }
 
-// blocks returns the series' buffered blocks.
-func (s *series) blocks() []*block {
-	if s.open == nil {
-		return s.pending
+// blocks yields the series' buffered blocks, the open one last.
+func (s *series) blocks(yield func(*block) bool) {
+	for _, b := range s.pending {
+		if !yield(b) {
+			return
+		}
 	}
-	return append(s.pending[:len(s.pending):len(s.pending)], s.open)
+	if s.open != nil {
+		yield(s.open)
+	}
 }
 
 // toMerge is a block that may have a stored copy to merge with.
@@ -102,7 +106,7 @@ func (h *History) incomplete(taken *[numShards][]*series) []toMerge {
 		sh := &h.shards[i]
 		sh.mu.Lock()
 		for _, s := range taken[i] {
-			for _, b := range s.blocks() {
+			for b := range s.blocks {
 				if b.dirty() && !b.complete && b.start >= cutoff {
 					todo = append(todo, toMerge{shard: i, b: b, key: blockKey(b.start, s.id.thing, s.id.metric)})
 				}
@@ -159,7 +163,7 @@ func (h *History) write(taken *[numShards][]*series) *writer {
 
 // series adds a series' dirty blocks to the batch.
 func (w *writer) series(i int, s *series, cutoff int64) {
-	for _, b := range s.blocks() {
+	for b := range s.blocks {
 		if !b.dirty() || !b.complete || b.start < cutoff {
 			continue
 		}
@@ -183,12 +187,11 @@ func (w *writer) commit() bool {
 		return true
 	}
 	if !w.h.markerKnown {
-		n, err := w.h.readNewest()
-		if err != nil {
+		if err := w.h.learnNewest(); err != nil {
+			w.batch.Discard()
 			w.err = fmt.Errorf("write history: %w", err)
 			return false
 		}
-		w.h.written, w.h.markerKnown = max(w.h.written, n), true
 	}
 	if w.newest > w.h.written {
 		w.batch.SetRaw(newestKey, binary.BigEndian.AppendUint64(nil, uint64(w.newest)))
@@ -247,23 +250,36 @@ func (s *series) settle(cutoff int64) bool {
 
 // Expire deletes, with one range deletion, every day partition that ends
 // at or before now - Retention, and hides the older points of the day that
-// holds that instant from Values; it touches nothing newer.
+// holds that instant from Values; it touches nothing newer. It then
+// compacts the deleted range, so that the disk space is freed at once.
 func (h *History) Expire(now time.Time) error {
-	horizon := now.Add(-h.o.Retention).UnixMilli()
+	day, err := h.deleteBefore(now.Add(-h.o.Retention).UnixMilli())
+	if err != nil || day == 0 {
+		return err
+	}
+	if err := h.db.Compact(dayKey(0), dayKey(day)); err != nil {
+		return fmt.Errorf("compact expired history: %w", err)
+	}
+	return nil
+}
+
+// deleteBefore moves the horizon and deletes the days that ended before
+// it; it returns the first day kept, or 0 when it deleted nothing.
+func (h *History) deleteBefore(horizon int64) (int64, error) {
 	h.flushMu.Lock()
 	defer h.flushMu.Unlock()
 	raise(&h.horizon, horizon)
 	day := floorDiv(horizon, daySpanMs)
 	if day <= h.expired {
-		return nil
+		return 0, nil
 	}
 	raise(&h.cutoff, day*daySpanMs)
 	h.dropExpired(day * daySpanMs)
 	if err := h.db.DeleteRawRange(dayKey(0), dayKey(day)); err != nil {
-		return fmt.Errorf("expire history before %s: %w", time.UnixMilli(day*daySpanMs).UTC().Format(time.DateOnly), err)
+		return 0, fmt.Errorf("expire history before %s: %w", time.UnixMilli(day*daySpanMs).UTC().Format(time.DateOnly), err)
 	}
 	h.expired = day
-	return nil
+	return day, nil
 }
 
 // dropExpired forgets the buffered blocks before cutoff, and the series

@@ -52,7 +52,8 @@ type History struct {
 	log  zerolog.Logger
 	seed maphash.Seed
 
-	shards [numShards]shard
+	shards  [numShards]shard
+	metrics interner
 
 	// flushMu lets one Flush or Expire run at a time, and Values read the
 	// store and the buffer as of the same moment.
@@ -96,16 +97,37 @@ func (sh *shard) find(id seriesID) *series {
 	return nil
 }
 
-// create adds a series.
-func (sh *shard) create(id seriesID) *series {
+// create adds a series; its names are copies, so that it keeps no
+// caller's buffer alive, and metric names are shared.
+func (sh *shard) create(id seriesID, metrics *interner) *series {
 	list, ok := sh.things[id.thing]
 	if ok {
 		id.thing = list[0].id.thing
 	} else {
 		id.thing = strings.Clone(id.thing)
 	}
-	s := &series{id: seriesID{id.thing, strings.Clone(id.metric)}}
+	s := &series{id: seriesID{id.thing, metrics.get(id.metric)}}
 	sh.things[id.thing] = append(list, s)
+	return s
+}
+
+// interner keeps one copy of each metric name: a fleet has few.
+type interner struct {
+	mu    sync.Mutex
+	names map[string]string
+}
+
+func (in *interner) get(name string) string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if s, ok := in.names[name]; ok {
+		return s
+	}
+	if in.names == nil {
+		in.names = map[string]string{}
+	}
+	s := strings.Clone(name)
+	in.names[s] = s
 	return s
 }
 
@@ -148,31 +170,34 @@ func New(db *store.DB, o Options) *History {
 	for i := range h.shards {
 		h.shards[i].things = map[string][]*series{}
 	}
-	newest, err := h.readNewest()
-	if err != nil {
+	h.written, h.onDisk = -1, math.MaxInt64
+	if err := h.learnNewest(); err != nil {
 		h.log.Error().Err(err).Msg("read the newest block marker; every block will be merged with its stored copy")
-		h.onDisk, h.written, newest = math.MaxInt64, -1, math.MaxInt64
 	} else {
-		h.onDisk, h.written, h.markerKnown = newest, newest, true
+		h.onDisk = h.written
 	}
-	h.newest.Store(newest)
+	h.newest.Store(h.onDisk)
 	return h
 }
 
-// readNewest reads the start of the newest stored block; -1 when the store
-// has none.
-func (h *History) readNewest() (int64, error) {
+// learnNewest reads the newest block marker into written; -1 means the
+// store has no block. A marker that cannot be decoded is read as "any
+// block may be on disk", which keeps merging every block, for good.
+func (h *History) learnNewest() error {
 	v, err := h.db.GetRaw(newestKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return -1, nil
+	n := int64(-1)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("read the newest block marker: %w", err)
+	case len(v) != 8:
+		h.log.Error().Int("bytes", len(v)).Msg("corrupt newest block marker; every block will be merged with its stored copy")
+		n = math.MaxInt64
+	default:
+		n = int64(binary.BigEndian.Uint64(v))
 	}
-	if err != nil {
-		return 0, err
-	}
-	if len(v) != 8 {
-		return 0, fmt.Errorf("%w: newest block marker of %d bytes", ErrCorrupt, len(v))
-	}
-	return int64(binary.BigEndian.Uint64(v)), nil
+	h.written, h.markerKnown = max(h.written, n), true
+	return nil
 }
 
 // Dropped returns how many appended points were dropped: points before
@@ -188,17 +213,14 @@ func validName(s string) bool { return strings.IndexByte(s, 0) < 0 }
 // counted by Dropped.
 func (h *History) Append(thing, metric string, t time.Time, v detector.Value) {
 	ms := t.UnixMilli()
-	if ms < 0 || ms >= maxMs || ms < h.horizon.Load() || !validName(thing) || !validName(metric) {
+	if _, ok := headFor(v, 0, 0); !ok || ms < 0 || ms >= maxMs || ms < h.horizon.Load() || !validName(thing) || !validName(metric) {
 		h.dropped.Add(1)
 		return
 	}
 	sh := h.shardOf(thing)
 	sh.mu.Lock()
-	ok := h.add(sh, seriesID{thing, metric}, ms, v)
+	h.add(sh, seriesID{thing, metric}, ms, v)
 	sh.mu.Unlock()
-	if !ok {
-		h.dropped.Add(1)
-	}
 }
 
 // shardOf returns the shard of a thing's series.
@@ -207,20 +229,16 @@ func (h *History) shardOf(thing string) *shard {
 }
 
 // add appends a point to its series' block, under the shard's lock.
-func (h *History) add(sh *shard, id seriesID, ms int64, v detector.Value) bool {
-	if _, ok := headFor(v, 0, 0); !ok {
-		return false
-	}
+func (h *History) add(sh *shard, id seriesID, ms int64, v detector.Value) {
 	s := sh.find(id)
 	if s == nil {
-		s = sh.create(id)
+		s = sh.create(id, &h.metrics)
 	}
 	s.blockFor(h, blockStart(ms)).add(ms, v)
 	if !s.dirty {
 		s.dirty = true
 		sh.dirty = append(sh.dirty, s)
 	}
-	return true
 }
 
 // blockFor returns the block a point starting at start goes to, opening a

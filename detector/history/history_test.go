@@ -368,6 +368,25 @@ func TestCorruptStoredBlock(t *testing.T) {
 	check(t, values(t, h, "cam-1", "m", day0, day0.Add(24*time.Hour)), []sample{{at, 7}})
 }
 
+// A newest block marker that cannot be decoded makes every block merge
+// with its stored copy: nothing stored is overwritten.
+func TestCorruptMarker(t *testing.T) {
+	h, db := newHistory(t, Options{})
+	at := day0.Add(4 * time.Hour)
+	h.Append("cam-1", "m", at, count(1))
+	mustFlush(t, h)
+	b := db.NewBatch()
+	b.SetRaw(newestKey, []byte{1, 2, 3})
+	if err := db.Commit(b); err != nil {
+		t.Fatal(err)
+	}
+	h = New(db, Options{})
+	h.Append("cam-1", "m", at.Add(time.Minute), count(2))
+	mustFlush(t, h)
+	want := []sample{{at, 1}, {at.Add(time.Minute), 2}}
+	check(t, values(t, New(db, Options{}), "cam-1", "m", day0, day0.Add(24*time.Hour)), want)
+}
+
 // Appends, flushes and reads run together; every point is read back once.
 func TestConcurrent(t *testing.T) {
 	h, _ := newHistory(t, Options{})

@@ -61,11 +61,11 @@ func ceilMs(t time.Time) int64 {
 }
 
 // Values returns the points of one thing's metric from start (inclusive)
-// to end (exclusive), oldest first, at most max of them (0 means no
+// to end (exclusive), oldest first, at most limit of them (0 means no
 // limit), and the token of the next page ("" when there is none). Points
 // appended but not yet flushed are included. Points at the same
 // millisecond keep the order they were appended in.
-func (h *History) Values(thing, metric string, start, end time.Time, token string, max int) ([]Point, string, error) {
+func (h *History) Values(thing, metric string, start, end time.Time, token string, limit int) ([]Point, string, error) {
 	if !validName(thing) || !validName(metric) {
 		return nil, "", ErrInvalidName
 	}
@@ -74,9 +74,9 @@ func (h *History) Values(thing, metric string, start, end time.Time, token strin
 		return nil, "", err
 	}
 	q := &query{id: seriesID{thing, metric}, cur: cur, limit: math.MaxInt,
-		from: maxOf(ceilMs(start), 0, h.horizon.Load(), cur.ms), to: min(ceilMs(end), maxMs)}
-	if max > 0 {
-		q.limit = max + 1
+		from: max(ceilMs(start), 0, h.horizon.Load(), cur.ms), to: min(ceilMs(end), maxMs)}
+	if limit > 0 {
+		q.limit = limit + 1
 	}
 	if q.to <= q.from {
 		return nil, "", nil
@@ -86,14 +86,7 @@ func (h *History) Values(thing, metric string, start, end time.Time, token strin
 	if err := h.read(q); err != nil {
 		return nil, "", fmt.Errorf("read history of %q %q: %w", thing, metric, err)
 	}
-	return q.page(max)
-}
-
-func maxOf(a int64, b ...int64) int64 {
-	for _, x := range b {
-		a = max(a, x)
-	}
-	return a
+	return q.page(limit)
 }
 
 // query is a Values call in progress.
@@ -149,7 +142,7 @@ func (h *History) buffered(q *query) map[int64]memBlock {
 		return nil
 	}
 	mem := map[int64]memBlock{}
-	for _, b := range s.blocks() {
+	for b := range s.blocks {
 		if b.start+blockSpanMs > q.from && b.start < q.to {
 			mem[b.start] = memBlock{runs: b.appendRuns(nil), complete: b.complete}
 		}
@@ -249,14 +242,14 @@ func (q *query) take(pts []Point) {
 	}
 }
 
-// page cuts the points to max and makes the token of the rest.
-func (q *query) page(max int) ([]Point, string, error) {
-	if max <= 0 || len(q.out) <= max {
+// page cuts the points to limit and makes the token of the rest.
+func (q *query) page(limit int) ([]Point, string, error) {
+	if limit <= 0 || len(q.out) <= limit {
 		return q.out, "", nil
 	}
-	out := q.out[:max]
-	next := cursor{ms: out[max-1].Time.UnixMilli()}
-	for i := max - 1; i >= 0 && out[i].Time.UnixMilli() == next.ms; i-- {
+	out := q.out[:limit]
+	next := cursor{ms: out[limit-1].Time.UnixMilli()}
+	for i := limit - 1; i >= 0 && out[i].Time.UnixMilli() == next.ms; i-- {
 		next.n++
 	}
 	if next.ms == q.cur.ms {
