@@ -93,6 +93,26 @@ func TestAlarmLifecycleOverMQTT(t *testing.T) {
 		t.Fatalf("the retained active violation is still there after the clear: %v", l)
 	}
 
+	var values struct {
+		MetricDatumList []struct {
+			Timestamp float64 `json:"timestamp"`
+			Value     struct {
+				Count *uint64 `json:"count"`
+			} `json:"value"`
+		} `json:"metricDatumList"`
+	}
+	s.call("GET", fmt.Sprintf("/api/metric-values?thingName=scanner-1&metricName=aws:all-bytes-out&startTime=%d&endTime=%d",
+		time.Now().Add(-time.Hour).Unix(), time.Now().Add(time.Hour).Unix()), nil, 200, &values)
+	var got []uint64
+	for _, d := range values.MetricDatumList {
+		if d.Value.Count != nil {
+			got = append(got, *d.Value.Count)
+		}
+	}
+	if fmt.Sprint(got) != "[5000 5000 100 100]" {
+		t.Errorf("metric history of scanner-1's bytes out: %v, want [5000 5000 100 100]", got)
+	}
+
 	out, err := exec.Command(binary(t, "vigil"), "violations", "--api", "http://"+s.api, "--since", "1h").CombinedOutput()
 	if err != nil {
 		t.Fatalf("vigil violations: %v\n%s", err, out)
