@@ -18,14 +18,21 @@ const (
 	// DefaultGraceFraction is the share of a window that a window waits for
 	// late reports after its end before it is evaluated.
 	DefaultGraceFraction = 0.1
+	// DefaultMinPopulation is the smallest population whose statistic makes
+	// a threshold.
+	DefaultMinPopulation = 10
 )
 
 // Options configures an Engine. The zero value works.
 type Options struct {
 	// SilenceTimeout: 0 means DefaultSilenceTimeout.
 	SilenceTimeout time.Duration
-	// GraceFraction: 0 means DefaultGraceFraction.
+	// GraceFraction: 0 means DefaultGraceFraction; more than 1 (a whole
+	// window) is taken as 1.
 	GraceFraction float64
+	// MinPopulation is the number of devices a statistical behavior's window
+	// needs for a threshold: 0 means DefaultMinPopulation.
+	MinPopulation int
 	// Lookup resolves metric names; nil knows only the aws: metrics.
 	Lookup MetricLookup
 	// NewViolationID makes violation ids; nil means proto.NewViolationID.
@@ -40,11 +47,15 @@ type Profile struct {
 
 // Event is a change in an alarm's life.
 type Event struct {
-	Type        proto.EventType
-	Thing       string
-	Profile     string
-	Behavior    proto.Behavior
-	Value       *Value
+	Type     proto.EventType
+	Thing    string
+	Profile  string
+	Behavior proto.Behavior
+	Value    *Value
+	// Threshold is, for a statistical behavior, what Value was judged
+	// against: the threshold, its statistic and the population size. An
+	// alarm-invalidated event carries the last violating datapoint's.
+	Threshold   *proto.ThresholdInfo
 	Time        time.Time
 	ViolationID string
 	StartTime   time.Time
@@ -61,7 +72,13 @@ type Engine struct {
 	opts     Options
 	profiles map[string]*compiledProfile
 	things   map[string]*thingState
-	dirty    map[string]struct{}
+	dirty    []dirtyThing
+	// nextCheck is a time before which Tick need not look at the things:
+	// no static window is due and no thing has been silent too long.
+	nextCheck time.Time
+	// values holds a population's values while its statistic is computed;
+	// it is kept from one window to the next.
+	values []float64
 }
 
 type compiledProfile struct {
@@ -84,10 +101,27 @@ func (p *compiledProfile) unchanged(fingerprint string) *rule {
 
 // thingState is what the engine keeps about one thing: when it last
 // reported, and one alarm per behavior it was evaluated against, sorted by
-// profile and behavior name.
+// profile and behavior name; dirty says it is listed in Engine.dirty.
 type thingState struct {
-	lastSeen time.Time
+	lastSeen int64 // Unix nanoseconds
 	alarms   []alarm
+	dirty    bool
+}
+
+// dirtyThing is a thing whose state changed since the last TakeDirty;
+// state is nil when the thing was not at hand to flag.
+type dirtyThing struct {
+	name  string
+	state *thingState
+}
+
+// markDirty records that a thing's state changed: a flag and an append,
+// cheap enough for a Tick that changes a million things.
+func (e *Engine) markDirty(name string, t *thingState) {
+	if !t.dirty {
+		t.dirty = true
+		e.dirty = append(e.dirty, dirtyThing{name, t})
+	}
 }
 
 // New returns an Engine with no profile and no thing.
@@ -98,13 +132,17 @@ func New(opts Options) *Engine {
 	if opts.GraceFraction <= 0 {
 		opts.GraceFraction = DefaultGraceFraction
 	}
+	opts.GraceFraction = min(opts.GraceFraction, 1)
+	if opts.MinPopulation <= 0 {
+		opts.MinPopulation = DefaultMinPopulation
+	}
 	if opts.Lookup == nil {
 		opts.Lookup = DeviceMetricsOnly
 	}
 	if opts.NewViolationID == nil {
 		opts.NewViolationID = proto.NewViolationID
 	}
-	return &Engine{opts: opts, profiles: map[string]*compiledProfile{}, things: map[string]*thingState{}, dirty: map[string]struct{}{}}
+	return &Engine{opts: opts, profiles: map[string]*compiledProfile{}, things: map[string]*thingState{}}
 }
 
 // ProblemsError is the error of a profile with problems.
@@ -169,7 +207,7 @@ func (e *Engine) dropRule(events []Event, now time.Time, r *rule) []Event {
 		if i := t.find(r); i >= 0 {
 			events = t.alarms[i].invalidate(events, now, name)
 			t.alarms = slices.Delete(t.alarms, i, i+1)
-			e.dirty[name] = struct{}{}
+			e.markDirty(name, t)
 		}
 	}
 	sortByThing(events[first:])
@@ -189,12 +227,13 @@ func (e *Engine) Retarget(now time.Time, thing string, profiles []string) []Even
 		if a := &t.alarms[i]; slices.Contains(profiles, a.rule.profile) {
 			kept = append(kept, *a)
 		} else {
+			a.leave()
 			events = a.invalidate(events, now, thing)
 		}
 	}
 	clear(t.alarms[len(kept):])
 	t.alarms = kept
-	e.dirty[thing] = struct{}{}
+	e.markDirty(thing, t)
 	return events
 }
 
@@ -207,27 +246,33 @@ func (e *Engine) RemoveThing(now time.Time, thing string) []Event {
 	}
 	var events []Event
 	for i := range t.alarms {
+		t.alarms[i].leave()
 		events = t.alarms[i].invalidate(events, now, thing)
 	}
 	delete(e.things, thing)
-	e.dirty[thing] = struct{}{}
+	e.markDirty(thing, t)
 	return events
 }
 
 // Observe evaluates the datapoints of one report of a thing at time now,
 // under the profiles that cover the thing. Alarms under profiles no longer
-// listed are invalidated first.
+// listed are invalidated first. When the report needs the place of a
+// statistical window that still awaits its population, the behavior's
+// populations up to that window are evaluated first, and their events, for
+// every thing of them, are among those returned, in thing name order.
 func (e *Engine) Observe(now time.Time, thing string, profiles []string, dps []Datapoint) []Event {
 	events := e.Retarget(now, thing, profiles)
 	t := e.things[thing]
 	if t == nil {
-		t = &thingState{alarms: make([]alarm, 0, e.ruleCount(profiles))}
+		t = &thingState{alarms: make([]alarm, 0, e.ruleCount(profiles)), lastSeen: now.UnixNano()}
 		e.things[thing] = t
+		e.soon(e.silentAfter(t))
 	}
-	if now.After(t.lastSeen) {
-		t.lastSeen = now // a late report does not make the thing look silent sooner
+	if ns := now.UnixNano(); ns > t.lastSeen {
+		t.lastSeen = ns // a late report does not make the thing look silent sooner
 	}
-	e.dirty[thing] = struct{}{}
+	e.markDirty(thing, t)
+	closed := false
 	for _, name := range profiles {
 		p := e.profiles[name]
 		if p == nil {
@@ -238,12 +283,20 @@ func (e *Engine) Observe(now time.Time, thing string, profiles []string, dps []D
 			if v == nil || v.Kind != r.metric.Kind {
 				continue // no data, or a value of another type: not a datapoint of this behavior
 			}
-			if r.duration > 0 {
+			switch {
+			case r.statistical():
+				var c bool
+				events, c = e.windowedStatistical(events, now, thing, t, t.alarm(r), v)
+				closed = closed || c
+			case r.duration > 0:
 				events = e.windowed(events, now, thing, t.alarm(r), v)
-			} else {
-				events = e.evaluate(events, now, thing, t.alarm(r), *v)
+			default:
+				events = e.evaluate(events, now, thing, t.alarm(r), *v, e.opts.NewViolationID)
 			}
 		}
+	}
+	if closed {
+		sortByThing(events)
 	}
 	return events
 }
@@ -296,35 +349,74 @@ func (t *thingState) alarm(r *rule) *alarm {
 	i := t.find(r)
 	if i < 0 {
 		i, _ = slices.BinarySearchFunc(t.alarms, r, func(a alarm, r *rule) int { return compareRules(a.rule, r) })
-		t.alarms = slices.Insert(t.alarms, i, alarm{rule: r})
+		t.alarms = slices.Insert(t.alarms, i, alarm{rule: r, windowStart: noWindow})
 	}
 	return &t.alarms[i]
 }
 
 // Tick evaluates the windows that ended (plus their grace period) by now,
-// and invalidates the alarms of things silent for longer than the silence
-// timeout, forgetting those things.
+// statistical ones against the statistic of their population, and
+// invalidates the alarms of things silent for longer than the silence
+// timeout, forgetting those things. Its events are in thing name order, and
+// in profile and behavior name order for one thing. It looks at every thing
+// only when a static window is due or a thing may have been silent too
+// long; statistical windows are kept by behavior.
 func (e *Engine) Tick(now time.Time) []Event {
 	var events []Event
+	if !now.Before(e.nextCheck) {
+		events = e.checkThings(events, now)
+	}
+	events = e.closeDuePopulations(events, now)
+	sortEvents(events)
+	e.assignIDs(events)
+	return events
+}
+
+// checkThings forgets the things silent for too long and evaluates the
+// static windows that are due, and finds when to look again.
+func (e *Engine) checkThings(events []Event, now time.Time) []Event {
+	e.nextCheck = never
 	for name, t := range e.things {
-		if now.Sub(t.lastSeen) > e.opts.SilenceTimeout {
+		if !now.Before(e.silentAfter(t)) {
 			events = append(events, e.RemoveThing(now, name)...)
 			continue
 		}
 		events = e.closeDue(events, now, name, t)
+		e.soon(e.silentAfter(t))
 	}
-	sortByThing(events)
 	return events
 }
 
-// closeDue evaluates the thing's windows whose grace period is over.
+// never is a time after every time the engine meets.
+var never = time.Unix(1<<62, 0)
+
+// soon brings the next check of Tick forward to t if t is earlier.
+func (e *Engine) soon(t time.Time) {
+	if t.Before(e.nextCheck) {
+		e.nextCheck = t
+	}
+}
+
+// silentAfter returns the first time at which the thing has been silent
+// for longer than the silence timeout.
+func (e *Engine) silentAfter(t *thingState) time.Time {
+	return unixTime(t.lastSeen).Add(e.opts.SilenceTimeout + time.Nanosecond)
+}
+
+// closeDue evaluates the thing's static windows whose grace period is
+// over.
 func (e *Engine) closeDue(events []Event, now time.Time, thing string, t *thingState) []Event {
 	for i := range t.alarms {
 		a := &t.alarms[i]
-		if a.windowOpen && !now.Before(a.windowDue(e.opts.GraceFraction)) {
-			events = e.closeWindow(events, thing, a)
-			e.dirty[thing] = struct{}{}
+		if !a.windowOpen || a.rule.statistical() {
+			continue
 		}
+		if due := a.windowDue(e.opts.GraceFraction); now.Before(due) {
+			e.soon(due)
+			continue
+		}
+		events = e.closeWindow(events, thing, a, deferID)
+		e.markDirty(thing, t)
 	}
 	return events
 }
@@ -352,6 +444,37 @@ func compareRules(a, b *rule) int {
 // thing's events.
 func sortByThing(events []Event) {
 	slices.SortStableFunc(events, func(a, b Event) int { return strings.Compare(a.Thing, b.Thing) })
+}
+
+// sortEvents puts events in thing, profile and behavior name order,
+// keeping the order of each alarm's events.
+func sortEvents(events []Event) {
+	slices.SortStableFunc(events, compareAlarms)
+}
+
+func compareAlarms(a, b Event) int {
+	return cmp.Or(strings.Compare(a.Thing, b.Thing), strings.Compare(a.Profile, b.Profile), strings.Compare(a.Behavior.Name, b.Behavior.Name))
+}
+
+// assignIDs hands out the violation ids that a batch of evaluations
+// deferred, in event order: ids go out as if things were evaluated one by
+// one in name order, and the later events of an alarm that went in force in
+// the batch take its id.
+func (e *Engine) assignIDs(events []Event) {
+	for i := range events {
+		ev := &events[i]
+		if ev.ViolationID != "" {
+			continue
+		}
+		if ev.Type != proto.InAlarm && i > 0 && compareAlarms(events[i-1], *ev) == 0 {
+			ev.ViolationID = events[i-1].ViolationID
+		} else {
+			ev.ViolationID = e.opts.NewViolationID()
+		}
+		if a := e.alarmFor(ev.Thing, e.rule(ev.Profile, ev.Behavior.Name)); a != nil && a.violationID == "" {
+			a.violationID = ev.ViolationID
+		}
+	}
 }
 
 // String describes an event for logs and test failures.

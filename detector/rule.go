@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vigil-iot/vigil/detector/percentile"
 	"github.com/vigil-iot/vigil/proto"
 )
 
@@ -35,6 +36,9 @@ const (
 	MinDuration       = 60 * time.Second
 	MaxDuration       = 24 * time.Hour
 	MaxBehaviors      = 100
+	// DefaultStatisticalDuration is the window of a statistical behavior
+	// without durationSeconds.
+	DefaultStatisticalDuration = 300 * time.Second
 )
 
 // nameRE is the AWS pattern for behavior and profile names.
@@ -73,6 +77,16 @@ type rule struct {
 	toAlarm   int
 	toClear   int
 	suppress  bool
+	// statistic names the percentile of a statistical behavior ("p90"), and
+	// is empty for a static one; factor scales it into the threshold.
+	statistic  string
+	percentile float64
+	factor     float64
+	// populations are the statistical windows still open or awaiting their
+	// statistic, in start order; the windows that start before closedBefore
+	// (Unix nanoseconds) have been evaluated.
+	populations  []*population
+	closedBefore int64
 	// fingerprint is the behavior's canonical JSON: a change of it resets
 	// the behavior's alarms.
 	fingerprint string
@@ -169,40 +183,103 @@ func (c *compiler) behavior(field string, b proto.Behavior) *rule {
 // checks what does not depend on the metric, so that every problem is
 // reported at once.
 func (c *compiler) criteria(field string, cr *proto.BehaviorCriteria, r *rule, known bool) {
+	if cr.MLDetectionConfig != nil {
+		c.addf(field+".mlDetectionConfig", "machine-learning behaviors are not supported; use a static or statistical threshold")
+		return
+	}
+	c.operator(field+".comparisonOperator", cr, r, known)
+	r.toAlarm = c.datapoints(field+".consecutiveDatapointsToAlarm", cr.ConsecutiveDatapointsToAlarm)
+	r.toClear = c.datapoints(field+".consecutiveDatapointsToClear", cr.ConsecutiveDatapointsToClear)
+	c.duration(field+".durationSeconds", cr.DurationSeconds, r, known)
+	switch {
+	case cr.StatisticalThreshold != nil:
+		c.statistical(field, cr, r, known)
+	case cr.Value == nil:
+		c.addf(field+".value", "is required for a static threshold")
+	case known:
+		c.value(field+".value", cr.Value, r)
+	}
+}
+
+// operator checks the comparison operator against the metric's kind and
+// the kind of threshold.
+func (c *compiler) operator(field string, cr *proto.BehaviorCriteria, r *rule, known bool) {
 	kind := r.metric.Kind
 	r.op = cr.ComparisonOperator
 	r.inSet = r.op == OpInPortSet || r.op == OpInCIDRSet || r.op == OpInSet
+	statistical := cr.StatisticalThreshold != nil
 	switch {
-	case cr.MLDetectionConfig != nil:
-		c.addf(field+".mlDetectionConfig", "machine-learning behaviors are not supported; use a static or statistical threshold")
-		return
-	case cr.StatisticalThreshold != nil:
-		c.addf(field+".statisticalThreshold", "statistical thresholds are not available in this version")
-		return
 	case r.op == "":
-		c.addf(field+".comparisonOperator", "is required")
+		c.addf(field, "is required")
+	case statistical && known && !kind.numeric():
+		// reported once, on statisticalThreshold
+	case statistical && !numericOperator(r.op):
+		c.addf(field, "%q cannot compare with a statistical threshold; use one of %v", r.op, operatorsFor(KindCount))
 	case known && !slices.Contains(operatorsFor(kind), r.op):
-		c.addf(field+".comparisonOperator", "%q does not apply to %s (a %s); use one of %v", r.op, r.metric.Name, kind, operatorsFor(kind))
+		c.addf(field, "%q does not apply to %s (a %s); use one of %v", r.op, r.metric.Name, kind, operatorsFor(kind))
 	}
-	r.toAlarm = c.datapoints(field+".consecutiveDatapointsToAlarm", cr.ConsecutiveDatapointsToAlarm)
-	r.toClear = c.datapoints(field+".consecutiveDatapointsToClear", cr.ConsecutiveDatapointsToClear)
-	if cr.DurationSeconds != nil {
-		d := time.Duration(*cr.DurationSeconds) * time.Second
-		switch {
-		case known && !kind.numeric():
-			c.addf(field+".durationSeconds", "cannot be used with %s, a list-based metric", r.metric.Name)
-		case d < MinDuration || d > MaxDuration || d%time.Minute != 0:
-			c.addf(field+".durationSeconds", "must be a whole number of minutes from %d to %d seconds (AWS uses 300, 600, 900, 1800 or 3600), got %d",
-				int(MinDuration.Seconds()), int(MaxDuration.Seconds()), *cr.DurationSeconds)
-		}
-		r.duration = d
-	}
-	if cr.Value == nil {
-		c.addf(field+".value", "is required for a static threshold")
+}
+
+func numericOperator(op string) bool { return slices.Contains(operatorsFor(KindCount), op) }
+
+// duration checks durationSeconds and compiles it into the window length.
+func (c *compiler) duration(field string, seconds *int, r *rule, known bool) {
+	if seconds == nil {
 		return
 	}
-	if known {
-		c.value(field+".value", cr.Value, r)
+	d := time.Duration(*seconds) * time.Second
+	switch {
+	case known && !r.metric.Kind.numeric():
+		c.addf(field, "cannot be used with %s, a list-based metric", r.metric.Name)
+	case d < MinDuration || d > MaxDuration || d%time.Minute != 0:
+		c.addf(field, "must be a whole number of minutes from %d to %d seconds (AWS uses 300, 600, 900, 1800 or 3600), got %d",
+			int(MinDuration.Seconds()), int(MaxDuration.Seconds()), *seconds)
+	}
+	r.duration = d
+}
+
+// statistical checks and compiles a statistical threshold: a statistic of
+// the population, scaled by the factor, replaces the value.
+func (c *compiler) statistical(field string, cr *proto.BehaviorCriteria, r *rule, known bool) {
+	st, sf := cr.StatisticalThreshold, field+".statisticalThreshold"
+	if known && !r.metric.Kind.numeric() {
+		c.addf(sf, "applies only to numeric metrics (counts and custom numbers); %s is a %s", r.metric.Name, r.metric.Kind)
+	}
+	if cr.Value != nil {
+		c.addf(field+".value", "must be absent with a statistical threshold: the threshold comes from the statistic")
+	}
+	p, err := percentile.ParseStatistic(st.Statistic)
+	if err != nil {
+		c.addf(sf+".statistic", "%v", err)
+	}
+	r.statistic, r.percentile, r.factor = st.Statistic, p, 1
+	if f := st.Factor; f != nil {
+		if math.IsNaN(*f) || math.IsInf(*f, 0) || *f <= 0 {
+			c.addf(sf+".factor", "must be a finite number above 0, got %v", *f)
+		}
+		r.factor = *f
+	}
+	if r.duration == 0 {
+		r.duration = DefaultStatisticalDuration
+	}
+	if err == nil && r.factor >= 1 {
+		c.selfCompared(sf+".statistic", r)
+	}
+}
+
+// selfCompared refuses the behaviors that a device's own value decides: a
+// device is part of its own population, so it is never above the p100 of
+// that population nor below its p0.
+func (c *compiler) selfCompared(field string, r *rule) {
+	switch {
+	case r.percentile == 100 && (r.op == OpLessThan || r.op == OpLessThanEquals):
+		c.addf(field, "%s p100 with a factor of 1 or more compares each device with a threshold at or above the largest value "+
+			"of its population, which includes the device itself: the behavior is never violated, or always violated by the "+
+			"fleet's largest device whatever its value; use a lower statistic or a factor below 1", r.op)
+	case r.percentile == 0 && (r.op == OpGreaterThan || r.op == OpGreaterThanEquals):
+		c.addf(field, "%s p0 with a factor of 1 or more compares each device with a threshold at or below the smallest value "+
+			"of its population, which includes the device itself: the behavior is never violated, or always violated by the "+
+			"fleet's smallest device whatever its value; use a higher statistic or a factor below 1", r.op)
 	}
 }
 
@@ -299,15 +376,8 @@ func (c *compiler) cidrs(field string, cidrs []string) []netip.Prefix {
 // and a not-in-set operator needs every element outside it, so an empty set
 // never violates.
 func (r *rule) violates(v *Value) bool {
-	switch r.op {
-	case OpLessThan:
-		return !(v.Number < r.threshold)
-	case OpLessThanEquals:
-		return !(v.Number <= r.threshold)
-	case OpGreaterThan:
-		return !(v.Number > r.threshold)
-	case OpGreaterThanEquals:
-		return !(v.Number >= r.threshold)
+	if v.Kind.numeric() {
+		return r.violatesAt(v.Number, r.threshold)
 	}
 	switch v.Kind {
 	case KindPorts:
@@ -320,6 +390,35 @@ func (r *rule) violates(v *Value) bool {
 		return slices.ContainsFunc(v.Strings, func(s string) bool { return r.hasString(s) != r.inSet })
 	}
 	return false
+}
+
+// violatesAt reports whether a number breaks the rule's comparison with a
+// threshold.
+func (r *rule) violatesAt(n, threshold float64) bool {
+	switch r.op {
+	case OpLessThan:
+		return !(n < threshold)
+	case OpLessThanEquals:
+		return !(n <= threshold)
+	case OpGreaterThan:
+		return !(n > threshold)
+	case OpGreaterThanEquals:
+		return !(n >= threshold)
+	}
+	return false
+}
+
+// statistical reports whether the rule has a statistical threshold.
+func (r *rule) statistical() bool { return r.statistic != "" }
+
+// thresholdOf scales a statistic of the population into the rule's
+// threshold: factor x statistic for less-than operators, statistic / factor
+// for greater-than ones.
+func (r *rule) thresholdOf(statistic float64) float64 {
+	if r.op == OpLessThan || r.op == OpLessThanEquals {
+		return statistic * r.factor
+	}
+	return statistic / r.factor
 }
 
 func (r *rule) hasPort(p uint16) bool {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-iot/vigil/proto"
 )
@@ -85,8 +86,55 @@ func TestValidateBehaviors(t *testing.T) {
 		{"no criteria", `[{"name":"b","metric":"aws:all-bytes-out"}]`, []string{"behaviors[0](b).criteria"}},
 		{"machine learning", `[{"name":"b","metric":"aws:all-bytes-out","criteria":{"mlDetectionConfig":{"confidenceLevel":"HIGH"}}}]`,
 			[]string{"behaviors[0](b).criteria.mlDetectionConfig"}},
-		{"statistical threshold (not in this version)", `[{"name":"b","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{"statistic":"p90"},"durationSeconds":300}}]`,
-			[]string{"behaviors[0](b).criteria.statisticalThreshold"}},
+
+		// statistical thresholds
+		{"statistical thresholds on numeric metrics", `[
+			{"name":"out","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than-equals","statisticalThreshold":{"statistic":"p90"}}},
+			{"name":"in","metric":"aws:all-bytes-in","criteria":{"comparisonOperator":"greater-than","statisticalThreshold":{"statistic":"p0.01","factor":2.5},"durationSeconds":3600,"consecutiveDatapointsToAlarm":3}},
+			{"name":"conns","metric":"aws:num-established-tcp-connections","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{"statistic":"p99.99"},"durationSeconds":600}},
+			{"name":"battery","metric":"battery","criteria":{"comparisonOperator":"greater-than-equals","statisticalThreshold":{"statistic":"p10","factor":0.5}}},
+			{"name":"below-max","metric":"aws:all-packets-out","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{"statistic":"p100","factor":0.8}}},
+			{"name":"above-min","metric":"aws:all-packets-in","criteria":{"comparisonOperator":"greater-than-equals","statisticalThreshold":{"statistic":"p0","factor":0.99}}},
+			{"name":"upside-down","metric":"aws:all-packets-in","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{"statistic":"p0"}}},
+			{"name":"upside-up","metric":"aws:all-packets-out","criteria":{"comparisonOperator":"greater-than","statisticalThreshold":{"statistic":"p100"}}}
+		]`, nil},
+		{"statistical threshold with a value", `[{"name":"b","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than","value":{"count":1},"statisticalThreshold":{"statistic":"p90"}}}]`,
+			[]string{"behaviors[0](b).criteria.value"}},
+		{"statistics AWS does not know", `[
+			{"name":"p95","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{"statistic":"p95"}}},
+			{"name":"none","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{}}},
+			{"name":"upper","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{"statistic":"P90"}}}
+		]`, []string{"behaviors[0](p95).criteria.statisticalThreshold.statistic", "behaviors[1](none).criteria.statisticalThreshold.statistic",
+			"behaviors[2](upper).criteria.statisticalThreshold.statistic"}},
+		{"factors of 0 and below", `[
+			{"name":"zero","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{"statistic":"p90","factor":0}}},
+			{"name":"negative","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{"statistic":"p90","factor":-2}}}
+		]`, []string{"behaviors[0](zero).criteria.statisticalThreshold.factor", "behaviors[1](negative).criteria.statisticalThreshold.factor"}},
+		// A statistical threshold on a list-based metric is one mistake,
+		// reported once, whatever the operator; a set operator on a numeric
+		// metric is the operator's mistake.
+		{"statistical thresholds on sets, and with set operators", `[
+			{"name":"ports","metric":"aws:listening-tcp-ports","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{"statistic":"p90"}}},
+			{"name":"ips","metric":"aws:destination-ip-addresses","criteria":{"comparisonOperator":"in-cidr-set","statisticalThreshold":{"statistic":"p90"}}},
+			{"name":"codes","metric":"codes","criteria":{"comparisonOperator":"in-set","statisticalThreshold":{"statistic":"p50"}}},
+			{"name":"count","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"in-port-set","statisticalThreshold":{"statistic":"p50"}}},
+			{"name":"unknown","metric":"aws:cpu","criteria":{"comparisonOperator":"not-in-set","statisticalThreshold":{"statistic":"p50"}}}
+		]`, []string{"behaviors[0](ports).criteria.statisticalThreshold", "behaviors[1](ips).criteria.statisticalThreshold",
+			"behaviors[2](codes).criteria.statisticalThreshold", "behaviors[3](count).criteria.comparisonOperator",
+			"behaviors[4](unknown).metric", "behaviors[4](unknown).criteria.comparisonOperator"}},
+		// A device is part of its own population: it is never above the
+		// population's p100 nor below its p0, so with a factor of 1 or more
+		// these behaviors are never violated, or always by the fleet's
+		// extreme device.
+		{"statistics a device decides itself", `[
+			{"name":"lt-max","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{"statistic":"p100"}}},
+			{"name":"lte-max","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than-equals","statisticalThreshold":{"statistic":"p100","factor":1}}},
+			{"name":"lte-twice-max","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than-equals","statisticalThreshold":{"statistic":"p100","factor":2}}},
+			{"name":"gt-min","metric":"battery","criteria":{"comparisonOperator":"greater-than","statisticalThreshold":{"statistic":"p0"}}},
+			{"name":"gte-half-min","metric":"battery","criteria":{"comparisonOperator":"greater-than-equals","statisticalThreshold":{"statistic":"p0","factor":2}}}
+		]`, []string{"behaviors[0](lt-max).criteria.statisticalThreshold.statistic", "behaviors[1](lte-max).criteria.statisticalThreshold.statistic",
+			"behaviors[2](lte-twice-max).criteria.statisticalThreshold.statistic", "behaviors[3](gt-min).criteria.statisticalThreshold.statistic",
+			"behaviors[4](gte-half-min).criteria.statisticalThreshold.statistic"}},
 		{"no operator", `[{"name":"b","metric":"aws:all-bytes-out","criteria":{"value":{"count":1}}}]`,
 			[]string{"behaviors[0](b).criteria.comparisonOperator"}},
 		{"unknown operator", `[{"name":"b","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"equals","value":{"count":1}}}]`,
@@ -209,6 +257,13 @@ func TestValidateBehaviorsLimits(t *testing.T) {
 			checkProblems(t, ValidateBehaviors([]proto.Behavior{b}, testLookup), []string{"behaviors[0](b).criteria.value.number"})
 		}
 	})
+	t.Run("a factor that is not finite", func(t *testing.T) {
+		for _, f := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+			b := proto.Behavior{Name: "b", Metric: "battery", Criteria: &proto.BehaviorCriteria{
+				ComparisonOperator: OpLessThan, StatisticalThreshold: &proto.StatisticalThreshold{Statistic: "p90", Factor: &f}}}
+			checkProblems(t, ValidateBehaviors([]proto.Behavior{b}, testLookup), []string{"behaviors[0](b).criteria.statisticalThreshold.factor"})
+		}
+	})
 	t.Run("without a lookup only aws: metrics are known", func(t *testing.T) {
 		list := behaviors(t, `[{"name":"b","metric":"battery","criteria":{"comparisonOperator":"less-than","value":{"number":1}}}]`)
 		checkProblems(t, ValidateBehaviors(list, nil), []string{"behaviors[0](b).metric"})
@@ -244,5 +299,50 @@ func TestSetProfileRefusesProblems(t *testing.T) {
 	}
 	if got := e.Observe(scenarioBase.Add(benchInterval), "t1", []string{"p1"}, out(100)); len(got) != 1 || got[0].Type != proto.AlarmCleared {
 		t.Errorf("after: got %v, want the first profile's alarm cleared", got)
+	}
+}
+
+// TestSelfComparedMessage checks that the refusal of a statistic a device
+// decides itself says why.
+func TestSelfComparedMessage(t *testing.T) {
+	for _, text := range []string{
+		`[{"name":"b","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than-equals","statisticalThreshold":{"statistic":"p100"}}}]`,
+		`[{"name":"b","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"greater-than","statisticalThreshold":{"statistic":"p0"}}}]`,
+	} {
+		problems := ValidateBehaviors(behaviors(t, text), nil)
+		if len(problems) != 1 {
+			t.Fatalf("%s: problems %v, want one", text, problems)
+		}
+		for _, part := range []string{"includes the device itself", "never violated", "always violated", "factor below 1"} {
+			if !strings.Contains(problems[0].Message, part) {
+				t.Errorf("message %q does not say %q", problems[0].Message, part)
+			}
+		}
+	}
+}
+
+// TestStatisticalRule checks what a statistical behavior compiles to: the
+// default window of 300 s, the percentile and the factor, and a threshold
+// that multiplies the statistic for less-than operators and divides it for
+// greater-than ones.
+func TestStatisticalRule(t *testing.T) {
+	rules, problems := compileBehaviors(behaviors(t, `[
+		{"name":"lt","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{"statistic":"p99.9","factor":2}}},
+		{"name":"lte","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"less-than-equals","statisticalThreshold":{"statistic":"p90"},"durationSeconds":600}},
+		{"name":"gt","metric":"battery","criteria":{"comparisonOperator":"greater-than","statisticalThreshold":{"statistic":"p10","factor":4}}},
+		{"name":"gte","metric":"battery","criteria":{"comparisonOperator":"greater-than-equals","statisticalThreshold":{"statistic":"p50","factor":0.5}}}
+	]`), testLookup)
+	if len(problems) > 0 || len(rules) != 4 {
+		t.Fatalf("problems %v", problems)
+	}
+	want := []struct {
+		duration   time.Duration
+		percentile float64
+		threshold  float64 // of a statistic of 100
+	}{{300 * time.Second, 99.9, 200}, {600 * time.Second, 90, 100}, {300 * time.Second, 10, 25}, {300 * time.Second, 50, 200}}
+	for i, r := range rules {
+		if !r.statistical() || r.duration != want[i].duration || r.percentile != want[i].percentile || r.thresholdOf(100) != want[i].threshold {
+			t.Errorf("%s: duration %v, percentile %v, threshold of 100 %v; want %+v", r.name, r.duration, r.percentile, r.thresholdOf(100), want[i])
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,9 +20,11 @@ import (
 //	custom NAME TYPE                   declare a custom metric (number, number-list, string-list, ip-address-list)
 //	profile NAME                       set a profile before the first step; its behavior lines follow
 //	  behavior NAME METRIC OP VALUE [alarm=N] [clear=M] [duration=S] [suppress]
+//	  behavior NAME METRIC OP STATISTIC [factor=F] [alarm=N] [clear=M] [duration=S] [suppress]
 //	  behavior {"name":...}            the same, as the AWS JSON
 //	cover THING... : PROFILE...|(none) the profiles that cover these things from here on (default: all, by name)
 //	at OFFSET report THING METRIC=VALUE...
+//	at OFFSET fleet THING... METRIC=VALUES...
 //	at OFFSET tick
 //	at OFFSET retarget THING: PROFILE...|(none)
 //	at OFFSET remove THING
@@ -29,17 +32,26 @@ import (
 //	at OFFSET profile NAME             set (add or edit) a profile; its behavior lines follow
 //	at OFFSET restart                  save every thing's state as JSON and restore it into a new engine
 //	  expect TYPE THING PROFILE/BEHAVIOR [value=V] [time=OFFSET] [same-id|new-id] [suppressed]
+//	         [threshold=T] [statistic=S] [population=N]
 //
 // OFFSET is a Go duration after scenarioBase; steps may go back in time, as
 // they do when the time comes from report ids. VALUE is a number or a
 // bracketed list without spaces: [22,80], [10.0.0.1,2001:db8::1], [].
+// STATISTIC (p90) makes a statistical behavior instead of VALUE. Wherever
+// things are listed, NAME[FIRST-LAST] stands for a range of them:
+// d[01-10] is d01, d02, ... d10. A fleet step is one report of each of its
+// things, in the order listed, at the step's time; VALUES is one value for
+// all of them, or for a numeric metric a bracketed list of one value per
+// thing.
 //
 // A step produces exactly the events of its expect lines, in order; a step
 // without expect lines produces none. An event's time is the step's unless
 // time= says otherwise (windows are evaluated as datapoints stamped with
 // their end). same-id asks for the violation id of the alarm's previous
 // in-alarm, new-id for a different one. An event is suppressed if and only if
-// the line says suppressed.
+// the line says suppressed. threshold=, statistic= and population= check
+// the event's threshold; every event of a statistical behavior carries one
+// with the behavior's statistic, and no other event does.
 
 // scenarioBase is the time of offset 0, aligned to every window length.
 var scenarioBase = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -62,6 +74,7 @@ type step struct {
 	things   []string
 	profiles []string
 	dps      []Datapoint
+	fleet    [][]Datapoint // the datapoints of each thing of a fleet step
 	profile  *Profile
 	expects  []expectation
 }
@@ -81,6 +94,9 @@ type expectation struct {
 	sameID     bool
 	newID      bool
 	suppressed bool
+	threshold  string
+	statistic  string
+	population string
 }
 
 // parser reads a scenario line by line.
@@ -171,6 +187,8 @@ func (p *parser) step(s *step, args []string) error {
 	switch s.verb {
 	case "report":
 		err = p.report(s, args)
+	case "fleet":
+		err = p.fleet(s, args)
 	case "tick", "restart":
 		err = wantArgs(args, 0)
 	case "remove":
@@ -204,7 +222,9 @@ func wantArgs(args []string, n int) error {
 // splitCover reads "THING...: PROFILE..." where "(none)" is the empty list.
 func splitCover(args []string) (things, profiles []string, err error) {
 	before, after, ok := strings.Cut(strings.Join(args, " "), ":")
-	things = strings.Fields(before)
+	if things, err = expandThings(strings.Fields(before)); err != nil {
+		return nil, nil, err
+	}
 	if !ok || len(things) == 0 {
 		return nil, nil, fmt.Errorf("want: THING...: PROFILE... or THING...: (none)")
 	}
@@ -213,6 +233,64 @@ func splitCover(args []string) (things, profiles []string, err error) {
 		profiles = []string{}
 	}
 	return things, profiles, nil
+}
+
+// expandThings reads thing names, where NAME[FIRST-LAST] is a range.
+func expandThings(specs []string) ([]string, error) {
+	var out []string
+	for _, spec := range specs {
+		prefix, rest, isRange := strings.Cut(spec, "[")
+		if !isRange {
+			out = append(out, spec)
+			continue
+		}
+		bounds, suffix, ok := strings.Cut(rest, "]")
+		first, last, ok2 := strings.Cut(bounds, "-")
+		from, err1 := strconv.Atoi(first)
+		to, err2 := strconv.Atoi(last)
+		if !ok || !ok2 || err1 != nil || err2 != nil || from > to {
+			return nil, fmt.Errorf("%q: want a range like d[01-10]", spec)
+		}
+		for i := from; i <= to; i++ {
+			out = append(out, fmt.Sprintf("%s%0*d%s", prefix, len(first), i, suffix))
+		}
+	}
+	return out, nil
+}
+
+// fleet reads THING... METRIC=VALUES...: the things come first, the
+// metrics after them.
+func (p *parser) fleet(s *step, args []string) error {
+	i := slices.IndexFunc(args, func(a string) bool { return strings.Contains(a, "=") })
+	if i < 1 {
+		return fmt.Errorf("want: fleet THING... METRIC=VALUES...")
+	}
+	things, err := expandThings(args[:i])
+	if err != nil {
+		return err
+	}
+	s.things, s.fleet = things, make([][]Datapoint, len(things))
+	for _, kv := range args[i:] {
+		name, text, _ := strings.Cut(kv, "=")
+		info, known := p.sc.lookup(name)
+		if !known {
+			return fmt.Errorf("%q: want METRIC=VALUES with a known metric", kv)
+		}
+		items := []string{text}
+		if info.Kind.numeric() && strings.HasPrefix(text, "[") {
+			if items, err = listItems(text); err != nil || len(items) != len(things) {
+				return fmt.Errorf("%s: want one value or %d, got %q", name, len(things), text)
+			}
+		}
+		for j := range things {
+			v, err := parseValue(info.Kind, items[min(j, len(items)-1)])
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			s.fleet[j] = append(s.fleet[j], Datapoint{Metric: name, Value: v})
+		}
+	}
+	return nil
 }
 
 func (p *parser) report(s *step, args []string) error {
@@ -303,21 +381,26 @@ func (p *parser) behavior(text string) error {
 	return nil
 }
 
-// shortBehavior reads NAME METRIC OP VALUE [alarm=N] [clear=M] [duration=S]
-// [suppress].
+// shortBehavior reads NAME METRIC OP VALUE|STATISTIC [factor=F] [alarm=N]
+// [clear=M] [duration=S] [suppress].
 func (p *parser) shortBehavior(f []string) (proto.Behavior, error) {
 	if len(f) < 4 {
-		return proto.Behavior{}, fmt.Errorf("want NAME METRIC OP VALUE [alarm=N] [clear=M] [duration=S] [suppress]")
+		return proto.Behavior{}, fmt.Errorf("want NAME METRIC OP VALUE|STATISTIC [factor=F] [alarm=N] [clear=M] [duration=S] [suppress]")
 	}
 	info, ok := p.sc.lookup(f[1])
 	if !ok {
 		return proto.Behavior{}, fmt.Errorf("unknown metric %q", f[1])
 	}
-	mv, err := criteriaValue(info.Kind, f[3])
-	if err != nil {
-		return proto.Behavior{}, err
+	b := proto.Behavior{Name: f[0], Metric: f[1], Criteria: &proto.BehaviorCriteria{ComparisonOperator: f[2]}}
+	if strings.HasPrefix(f[3], "p") {
+		b.Criteria.StatisticalThreshold = &proto.StatisticalThreshold{Statistic: f[3]}
+	} else {
+		mv, err := criteriaValue(info.Kind, f[3])
+		if err != nil {
+			return proto.Behavior{}, err
+		}
+		b.Criteria.Value = mv
 	}
-	b := proto.Behavior{Name: f[0], Metric: f[1], Criteria: &proto.BehaviorCriteria{ComparisonOperator: f[2], Value: mv}}
 	for _, opt := range f[4:] {
 		if err := behaviorOption(&b, opt); err != nil {
 			return b, err
@@ -333,9 +416,14 @@ func behaviorOption(b *proto.Behavior, opt string) error {
 		return nil
 	}
 	key, text, _ := strings.Cut(opt, "=")
+	if st := b.Criteria.StatisticalThreshold; key == "factor" && st != nil {
+		f, err := strconv.ParseFloat(text, 64)
+		st.Factor = &f
+		return err
+	}
 	n, err := strconv.Atoi(text)
 	if err != nil {
-		return fmt.Errorf("option %q: want alarm=N, clear=M, duration=S or suppress", opt)
+		return fmt.Errorf("option %q: want alarm=N, clear=M, duration=S, factor=F (statistical) or suppress", opt)
 	}
 	switch key {
 	case "alarm":
@@ -404,6 +492,12 @@ func (e *expectation) option(opt string) error {
 		e.newID = true
 	case "suppressed":
 		e.suppressed = true
+	case "threshold":
+		e.threshold = text
+	case "statistic":
+		e.statistic = text
+	case "population":
+		e.population = text
 	default:
 		err = fmt.Errorf("unknown expect option %q", opt)
 	}
@@ -430,6 +524,11 @@ func TestParseScenarioErrors(t *testing.T) {
 		"untimed profile after a step": "at 0m tick\nprofile p1",
 		"custom metric of no type":     "custom battery percent",
 		"cover without profiles":       "cover t1",
+		"bad thing range":              "cover d[10-01]: p1",
+		"fleet without things":         "at 0m fleet aws:all-bytes-out=1",
+		"fleet with too few values":    "at 0m fleet d[1-3] aws:all-bytes-out=[1,2]",
+		"factor of a static behavior":  "profile p1\n  behavior out aws:all-bytes-out less-than 1 factor=2",
+		"unknown threshold option":     "at 0m tick\n  expect in-alarm t1 p1/out thresh=5",
 	}
 	for name, text := range cases {
 		t.Run(name, func(t *testing.T) {

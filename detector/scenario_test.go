@@ -95,6 +95,11 @@ func (r *runner) play(s *step) {
 	case "report":
 		r.things[s.thing] = true
 		got = r.engine.Observe(r.now, s.thing, r.covering(s.thing), s.dps)
+	case "fleet":
+		for i, th := range s.things {
+			r.things[th] = true
+			got = append(got, r.engine.Observe(r.now, th, r.covering(th), s.fleet[i])...)
+		}
 	case "tick":
 		got = r.engine.Tick(r.now)
 	case "cover":
@@ -207,6 +212,19 @@ func (r *runner) compare(i int, ev Event, want expectation) []string {
 	}
 	diff("time", offset(ev.Time), offset(at))
 	diff("suppressed", strconv.FormatBool(ev.Suppressed), strconv.FormatBool(want.suppressed))
+	th := ev.Threshold
+	if th == nil {
+		th = &proto.ThresholdInfo{} // the check of track reports the missing threshold
+	}
+	if want.threshold != "" {
+		diff("threshold", strconv.FormatFloat(th.Value, 'f', -1, 64), want.threshold)
+	}
+	if want.statistic != "" {
+		diff("statistic", th.Statistic, want.statistic)
+	}
+	if want.population != "" {
+		diff("population", strconv.Itoa(th.Population), want.population)
+	}
 	last := r.lastInAlarm[alarmName(ev)]
 	if want.sameID && ev.ViolationID != last {
 		out = append(out, fmt.Sprintf("event %d (line %d): violation id is %s, want the previous in-alarm's, %q", i+1, want.line, ev.ViolationID, last))
@@ -219,12 +237,18 @@ func (r *runner) compare(i int, ev Event, want expectation) []string {
 
 // track checks the life of alarms that holds for every event: in-alarm
 // opens an alarm with a fresh id starting at its time; cleared and
-// invalidated end the open alarm with its id and start time.
+// invalidated end the open alarm with its id and start time. An event
+// carries a threshold if and only if its behavior is statistical, with the
+// behavior's statistic.
 func (r *runner) track(i int, ev Event) []string {
 	key := alarmName(ev)
 	opened, isOpen := r.open[key]
 	problem := func(format string, args ...any) []string {
 		return []string{fmt.Sprintf("event %d: %s: ", i+1, key) + fmt.Sprintf(format, args...)}
+	}
+	if st := ev.Behavior.Criteria.StatisticalThreshold; (st == nil) != (ev.Threshold == nil) ||
+		st != nil && (ev.Threshold.Statistic != st.Statistic || ev.Threshold.Population < 1) {
+		return problem("threshold %s for a behavior whose statisticalThreshold is %+v", formatThreshold(ev.Threshold), st)
 	}
 	if ev.Type == proto.InAlarm {
 		r.open[key], r.lastInAlarm[key] = ev, ev.ViolationID
@@ -258,6 +282,9 @@ func formatEvents(events []Event) string {
 	for _, ev := range events {
 		fmt.Fprintf(&b, "  %s %s %s/%s value=%s time=%s id=%s", ev.Type, ev.Thing, ev.Profile, ev.Behavior.Name,
 			formatValue(ev.Value), offset(ev.Time), ev.ViolationID)
+		if ev.Threshold != nil {
+			b.WriteString(" " + formatThreshold(ev.Threshold))
+		}
 		if ev.Suppressed {
 			b.WriteString(" suppressed")
 		}
@@ -267,6 +294,13 @@ func formatEvents(events []Event) string {
 		b.WriteString("  (no event)\n")
 	}
 	return b.String()
+}
+
+func formatThreshold(th *proto.ThresholdInfo) string {
+	if th == nil {
+		return "(none)"
+	}
+	return fmt.Sprintf("threshold=%s statistic=%s population=%d", strconv.FormatFloat(th.Value, 'f', -1, 64), th.Statistic, th.Population)
 }
 
 func formatExpects(expects []expectation) string {

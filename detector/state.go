@@ -8,8 +8,9 @@ import (
 )
 
 // Alarm is the state of one behavior of one profile for one thing: the
-// counters of its state machine, the alarm in force if any, and its open
-// window. It is what persistence stores to resume after a restart.
+// counters of its state machine, the alarm in force if any, its open window
+// and, for a statistical behavior, the window that awaits its population.
+// It is what persistence stores to resume after a restart.
 type Alarm struct {
 	Profile     string `json:"profile"`
 	Behavior    string `json:"behavior"`
@@ -28,10 +29,18 @@ type Alarm struct {
 	Start             time.Time `json:"start,omitzero"`
 	LastViolationTime time.Time `json:"lastViolationTime,omitzero"`
 	LastValue         *Value    `json:"lastValue,omitempty"`
+	// LastThreshold is, for a statistical behavior, the threshold that
+	// LastValue was judged against.
+	LastThreshold *proto.ThresholdInfo `json:"lastThreshold,omitempty"`
 	// WindowOpen, WindowStart and WindowValue hold a durationSeconds window.
 	WindowOpen  bool      `json:"windowOpen,omitempty"`
 	WindowStart time.Time `json:"windowStart,omitzero"`
 	WindowValue float64   `json:"windowValue,omitempty"`
+	// PendingStart and PendingValue hold, for a statistical behavior, a
+	// window that has ended and awaits the statistic of its population; a
+	// zero PendingStart means none.
+	PendingStart time.Time `json:"pendingStart,omitzero"`
+	PendingValue float64   `json:"pendingValue,omitempty"`
 }
 
 // ThingState is everything the engine keeps about one thing.
@@ -48,8 +57,9 @@ func (e *Engine) State(thing string) (ThingState, bool) {
 	if t == nil {
 		return ThingState{}, false
 	}
-	s := ThingState{Thing: thing, LastSeen: t.lastSeen, Alarms: make([]Alarm, len(t.alarms))}
+	s := ThingState{Thing: thing, LastSeen: unixTime(t.lastSeen), Alarms: make([]Alarm, len(t.alarms))}
 	for i := range t.alarms {
+		t.alarms[i].settle()
 		s.Alarms[i] = t.alarms[i].export()
 	}
 	return s, true
@@ -59,7 +69,12 @@ func (e *Engine) State(thing string) (ThingState, bool) {
 // had. Call it after the profiles are set: alarms of behaviors that no
 // longer exist or changed are dropped, so restoring never resurrects them.
 func (e *Engine) Restore(s ThingState) {
-	t := &thingState{lastSeen: s.LastSeen, alarms: make([]alarm, 0, len(s.Alarms))}
+	if old := e.things[s.Thing]; old != nil {
+		for i := range old.alarms {
+			old.alarms[i].leave()
+		}
+	}
+	t := &thingState{lastSeen: unixNano(s.LastSeen), alarms: make([]alarm, 0, len(s.Alarms))}
 	for _, saved := range s.Alarms {
 		r := e.rule(saved.Profile, saved.Behavior)
 		if r != nil && r.fingerprint == saved.Fingerprint && t.find(r) < 0 {
@@ -67,29 +82,66 @@ func (e *Engine) Restore(s ThingState) {
 		}
 	}
 	slices.SortFunc(t.alarms, func(a, b alarm) int { return compareRules(a.rule, b.rule) })
+	for i := range t.alarms {
+		if t.alarms[i].rule.statistical() {
+			t.alarms[i].rejoin(s.Thing, t)
+		}
+	}
 	e.things[s.Thing] = t
+	e.soon(time.Time{}) // the next Tick looks at the restored windows and silence
 }
 
 func (a *alarm) export() Alarm {
 	r := a.rule
-	return Alarm{Profile: r.profile, Behavior: r.name, Fingerprint: r.fingerprint, Spec: r.spec, Suppressed: r.suppress,
+	s := Alarm{Profile: r.profile, Behavior: r.name, Fingerprint: r.fingerprint, Spec: r.spec, Suppressed: r.suppress,
 		Violations: int(a.violations), Compliant: int(a.compliant), Active: a.active, ViolationID: a.violationID,
-		Start: a.start, LastViolationTime: a.lastTime, LastValue: a.lastValue,
-		WindowOpen: a.windowOpen, WindowStart: a.windowStart, WindowValue: a.windowValue}
+		Start: a.start, LastValue: a.lastValue, LastThreshold: cloneThreshold(a.lastThreshold),
+		WindowOpen: a.windowOpen, WindowValue: a.windowValue}
+	if a.lastTime != 0 {
+		s.LastViolationTime = unixTime(a.lastTime)
+	}
+	if a.windowStart != noWindow {
+		s.WindowStart = unixTime(a.windowStart)
+	}
+	if a.pendingOpen {
+		s.PendingStart, s.PendingValue = unixTime(a.pendingStart), a.pendingValue
+	}
+	return s
 }
 
 func restoreAlarm(r *rule, s Alarm) alarm {
-	return alarm{rule: r, violations: int32(s.Violations), compliant: int32(s.Compliant), active: s.Active,
-		violationID: s.ViolationID, start: s.Start, lastTime: s.LastViolationTime, lastValue: s.LastValue,
-		windowOpen: s.WindowOpen, windowStart: s.WindowStart, windowValue: s.WindowValue}
+	a := alarm{rule: r, violations: int32(s.Violations), compliant: int32(s.Compliant), active: s.Active,
+		violationID: s.ViolationID, start: s.Start, lastTime: unixNano(s.LastViolationTime), lastValue: s.LastValue,
+		lastThreshold: s.LastThreshold, windowOpen: s.WindowOpen, windowStart: unixNano(s.WindowStart), windowValue: s.WindowValue,
+		pendingOpen: !s.PendingStart.IsZero(), pendingStart: unixNano(s.PendingStart), pendingValue: s.PendingValue}
+	if s.WindowStart.IsZero() {
+		a.windowStart = noWindow
+	}
+	return a
+}
+
+// unixNano returns a time in Unix nanoseconds, and 0 for the zero time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // TakeDirty returns the things whose state changed since the last call, in
 // name order, and forgets them.
 func (e *Engine) TakeDirty() []string {
-	names := sortedKeys(e.dirty)
+	names := make([]string, len(e.dirty))
+	for i, d := range e.dirty {
+		names[i] = d.name
+		if d.state != nil {
+			d.state.dirty = false
+		}
+	}
 	clear(e.dirty)
-	return names
+	e.dirty = e.dirty[:0]
+	slices.Sort(names)
+	return slices.Compact(names) // a thing forgotten, then seen again, is listed twice
 }
 
 // Things returns the number of things the engine holds state for.

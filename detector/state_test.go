@@ -117,7 +117,8 @@ func checkState(t *testing.T, got, want ThingState) {
 		if a.Profile != w.Profile || a.Behavior != w.Behavior || a.Fingerprint == "" || a.Violations != w.Violations ||
 			a.Compliant != w.Compliant || a.Active != w.Active || a.ViolationID != w.ViolationID || !a.Start.Equal(w.Start) ||
 			!a.LastViolationTime.Equal(w.LastViolationTime) || formatValue(a.LastValue) != formatValue(w.LastValue) ||
-			a.WindowOpen != w.WindowOpen || !a.WindowStart.Equal(w.WindowStart) || a.WindowValue != w.WindowValue || a.Spec.Name != "" {
+			a.WindowOpen != w.WindowOpen || !a.WindowStart.Equal(w.WindowStart) || a.WindowValue != w.WindowValue || a.Spec.Name != "" ||
+			!a.PendingStart.Equal(w.PendingStart) || a.PendingValue != w.PendingValue || formatThreshold(a.LastThreshold) != formatThreshold(w.LastThreshold) {
 			t.Errorf("alarm %d: %+v\nwant %+v", i, a, w)
 		}
 	}

@@ -1,19 +1,3 @@
-// Package percentile computes the fleet percentiles behind statistical
-// thresholds and fleet aggregations: exactly, by nearest rank, for the
-// populations a sort handles quickly, and with a mergeable DDSketch
-// (github.com/DataDog/sketches-go) for larger ones and for summaries that are
-// stored and merged across windows.
-//
-// # Semantics
-//
-// The percentile p (0 to 100) of n values is the nearest-rank value: sort the
-// values and take the one at rank ceil(p/100 x n), counting from 1; p0 is the
-// smallest value and p100 the largest. So p90 of 10 values is the 9th
-// smallest, and at least p% of the values are at or below it.
-//
-// A Sketch answers within 1% relative error (DefaultRelativeAccuracy) at
-// every percentile, keeps the exact count, minimum and maximum (so p0 and p100
-// are exact), and merges losslessly with other sketches.
 package percentile
 
 import (
@@ -37,28 +21,39 @@ func ParseStatistic(s string) (float64, error) {
 	return strconv.ParseFloat(s[1:], 64)
 }
 
-// ExactLimit is the largest population whose percentiles are computed
+// ExactLimit is the largest population whose percentiles Of computes
 // exactly; larger ones go through a Sketch.
 const ExactLimit = 100_000
 
+// rankTolerance is how close, relative to it, p/100 x n must be to an
+// integer to be taken as that integer: decimal percentiles are not exact in
+// binary, and 99.9/100 x 1000 evaluates to 999.0000000000001. Only a p
+// within a millionth of a millionth of a rank boundary can be misplaced by
+// it, far below the precision any statistic is named with.
+const rankTolerance = 1e-12
+
 // rank returns the 0-based nearest-rank index of percentile p among n
-// sorted values.
+// sorted values, p clamped to 0..100.
 func rank(p float64, n int) int {
 	if p <= 0 {
 		return 0
 	}
-	r := int(math.Ceil(p / 100 * float64(n)))
-	return min(max(r, 1), n) - 1
+	x := p / 100 * float64(n)
+	if r := math.Round(x); math.Abs(x-r) <= x*rankTolerance {
+		x = r
+	}
+	return min(max(int(math.Ceil(x)), 1), n) - 1
 }
 
-// Exact returns the nearest-rank percentile p of values. It sorts values in
-// place. It returns NaN for no values.
+// Exact returns the nearest-rank percentile p of the finite values. It
+// reorders values in place. It returns NaN when there is no finite value or
+// p is NaN.
 func Exact(values []float64, p float64) float64 {
-	if len(values) == 0 {
+	v := finiteFirst(values)
+	if len(v) == 0 || math.IsNaN(p) {
 		return math.NaN()
 	}
-	slices.Sort(values)
-	return values[rank(p, len(values))]
+	return selectRank(v, rank(p, len(v)))
 }
 
 // Of returns percentile p of values: exactly up to ExactLimit values, from a

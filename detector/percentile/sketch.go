@@ -1,9 +1,6 @@
 package percentile
 
 import (
-	"encoding/binary"
-	"errors"
-	"fmt"
 	"math"
 
 	"github.com/DataDog/sketches-go/ddsketch"
@@ -15,6 +12,19 @@ import (
 // percentiles.
 const DefaultRelativeAccuracy = 0.01
 
+// sketchMapping maps values to the logarithmic buckets of every Sketch. It
+// is immutable, so all sketches share it, and sharing it is what lets them
+// merge.
+var sketchMapping = mustLogMapping(DefaultRelativeAccuracy)
+
+func mustLogMapping(accuracy float64) *mapping.LogarithmicMapping {
+	m, err := mapping.NewLogarithmicMapping(accuracy)
+	if err != nil {
+		panic(err) // a constant, valid accuracy
+	}
+	return m
+}
+
 // Sketch is a mergeable summary of many values: a DDSketch plus the exact
 // count, minimum and maximum. The zero value is not usable: call NewSketch.
 type Sketch struct {
@@ -24,11 +34,7 @@ type Sketch struct {
 }
 
 func newDD() *ddsketch.DDSketch {
-	m, err := mapping.NewLogarithmicMapping(DefaultRelativeAccuracy)
-	if err != nil {
-		panic(err) // a constant, valid accuracy
-	}
-	return ddsketch.NewDDSketch(m, store.NewDenseStore(), store.NewDenseStore())
+	return ddsketch.NewDDSketch(sketchMapping, store.NewDenseStore(), store.NewDenseStore())
 }
 
 // NewSketch returns an empty sketch.
@@ -36,24 +42,22 @@ func NewSketch() *Sketch {
 	return &Sketch{dd: newDD(), min: math.Inf(1), max: math.Inf(-1)}
 }
 
-// Add adds one value; NaN and infinities are ignored.
+// Add adds one value. NaN and infinities are ignored, and so are values
+// beyond the range of the index mapping (about ±1.26e308).
 func (s *Sketch) Add(v float64) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if !finite(v) || s.dd.Add(v) != nil {
 		return
-	}
-	if err := s.dd.Add(v); err != nil {
-		return // outside the mapping's range (beyond ±1e308): not a metric value
 	}
 	s.count++
 	s.min, s.max = min(s.min, v), max(s.max, v)
 }
 
-// Merge adds every value of o into s.
+// Merge adds every value of o into s. o must not be s.
 func (s *Sketch) Merge(o *Sketch) {
 	if o == nil || o.count == 0 {
 		return
 	}
-	_ = s.dd.MergeWith(o.dd) // same mapping by construction
+	_ = s.dd.MergeWith(o.dd) // cannot fail: every sketch has sketchMapping
 	s.count += o.count
 	s.min, s.max = min(s.min, o.min), max(s.max, o.max)
 }
@@ -61,51 +65,37 @@ func (s *Sketch) Merge(o *Sketch) {
 // Count returns the number of values added.
 func (s *Sketch) Count() uint64 { return s.count }
 
-// Quantile returns percentile p (0 to 100): exact at p0 and p100, within the
-// relative accuracy elsewhere. It returns NaN when the sketch is empty.
+// Quantile returns percentile p (0 to 100, clamped) by nearest rank: exact
+// at p0 and p100, within DefaultRelativeAccuracy elsewhere. It returns NaN
+// when the sketch is empty or p is NaN.
 func (s *Sketch) Quantile(p float64) float64 {
 	switch {
-	case s.count == 0:
+	case s.count == 0 || math.IsNaN(p):
 		return math.NaN()
 	case p <= 0:
 		return s.min
 	case p >= 100:
 		return s.max
 	}
-	// DDSketch ranks by q x (n-1); nearest rank is ceil(p/100 x n) - 1.
-	q := float64(rank(p, int(s.count))) / float64(max(s.count-1, 1))
-	v, err := s.dd.GetValueAtQuantile(min(q, 1))
-	if err != nil {
-		return math.NaN()
-	}
+	v := s.valueAtRank(rank(p, int(s.count)))
 	return min(max(v, s.min), s.max)
 }
 
-// MarshalBinary encodes the sketch: count, minimum and maximum, then the
-// DDSketch's own encoding.
-func (s *Sketch) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 64)
-	b = binary.AppendUvarint(b, s.count)
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.min))
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.max))
-	s.dd.Encode(&b, true)
-	return b, nil
-}
-
-// UnmarshalBinary decodes what MarshalBinary wrote.
-func (s *Sketch) UnmarshalBinary(b []byte) error {
-	count, n := binary.Uvarint(b)
-	if n <= 0 || len(b) < n+16 {
-		return errors.New("decode sketch: truncated header")
+// valueAtRank returns the bucket value of the value of 0-based rank r.
+//
+// It walks the stores itself rather than through
+// DDSketch.GetValueAtQuantile, which takes a fraction q and recovers the
+// rank as q x (n-1): float rounding there can land just below the integer
+// rank and answer with the value one rank lower. Here the rank stays an
+// integer, exact in a float64 up to 2^53.
+func (s *Sketch) valueAtRank(r int) float64 {
+	neg := s.dd.GetNegativeValueStore()
+	negCount, zeroCount, x := neg.TotalCount(), s.dd.GetZeroCount(), float64(r)
+	switch {
+	case x < negCount: // the negative store counts magnitudes upward
+		return -sketchMapping.Value(neg.KeyAtRank(negCount - 1 - x))
+	case x < negCount+zeroCount:
+		return 0
 	}
-	b = b[n:]
-	fresh := NewSketch()
-	fresh.count = count
-	fresh.min = math.Float64frombits(binary.LittleEndian.Uint64(b))
-	fresh.max = math.Float64frombits(binary.LittleEndian.Uint64(b[8:]))
-	if err := fresh.dd.DecodeAndMergeWith(b[16:]); err != nil {
-		return fmt.Errorf("decode sketch: %w", err)
-	}
-	*s = *fresh
-	return nil
+	return sketchMapping.Value(s.dd.GetPositiveValueStore().KeyAtRank(x - negCount - zeroCount))
 }

@@ -68,5 +68,9 @@ func toEvent(ev detector.Event) proto.ViolationEvent {
 	if ev.Value != nil {
 		out.MetricValue = ev.Value.MetricValue()
 	}
+	if ev.Threshold != nil {
+		t := *ev.Threshold
+		out.StatisticalThreshold = &t
+	}
 	return out
 }

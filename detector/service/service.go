@@ -421,6 +421,7 @@ func (s *Service) record(b *store.Batch, events []detector.Event) {
 				ViolationID: pe.ViolationID, ThingName: pe.ThingName, SecurityProfileName: pe.SecurityProfileName,
 				Behavior: pe.Behavior, LastViolationValue: pe.MetricValue, VerificationState: proto.Unknown,
 				LastViolationTime: pe.ViolationEventTime, ViolationStartTime: pe.ViolationStartTime,
+				StatisticalThreshold: pe.StatisticalThreshold,
 			}}
 			s.active[pe.ViolationID] = rec
 			b.Put(store.Active, pe.ViolationID, rec)
