@@ -54,6 +54,7 @@ type Options struct {
 	Retention       time.Duration
 	MinInterval     time.Duration
 	SilenceTimeout  time.Duration
+	MinPopulation   int
 	MaxReportSize   int
 	LenientReportID bool
 	// OperatorPassword, when set, admits MQTT clients with the username
@@ -147,7 +148,7 @@ func (a *App) start() error {
 	a.service, err = service.New(service.Options{
 		DB: db, Registry: reg, Publisher: a.broker, Logger: a.log, Now: a.opts.Now, ReportTime: a.opts.ReportTime,
 		MaxReportSize: a.opts.MaxReportSize, MinInterval: a.opts.MinInterval, LenientReportID: a.opts.LenientReportID,
-		SilenceTimeout: a.opts.SilenceTimeout, Retention: a.opts.Retention, Registerer: promReg,
+		SilenceTimeout: a.opts.SilenceTimeout, MinPopulation: a.opts.MinPopulation, Retention: a.opts.Retention, Registerer: promReg,
 		History: a.history, FleetStats: a.fleet,
 	})
 	if err != nil {

@@ -27,6 +27,7 @@ func addServerFlags(cmd *cobra.Command) {
 	f.Bool("lenient-report-id", false, "accept report ids that do not increase")
 	f.Int("max-report-size", proto.DefaultMaxReportSize, "largest report accepted, in bytes")
 	f.Duration("silence-timeout", 0, "invalidate a thing's alarms after it has been silent this long (0: 48h)")
+	f.Int("min-population", 0, "devices needed in a window for a statistical threshold (0: 10); below it, no datapoint")
 	f.String("operator-password", "", "password of the MQTT user "+app.OperatorUser+", who may read the violation topics (prefer VIGIL_OPERATOR_PASSWORD)")
 	f.String("fleet-password", "", "password of the MQTT user "+app.FleetUser+", who may publish reports for any thing (prefer VIGIL_FLEET_PASSWORD)")
 }
@@ -45,6 +46,7 @@ func serverOptions(cmd *cobra.Command) (app.Options, error) {
 	o.LenientReportID, _ = f.GetBool("lenient-report-id")
 	o.MaxReportSize, _ = f.GetInt("max-report-size")
 	o.SilenceTimeout, _ = f.GetDuration("silence-timeout")
+	o.MinPopulation, _ = f.GetInt("min-population")
 	o.OperatorPassword, _ = f.GetString("operator-password")
 	o.FleetPassword, _ = f.GetString("fleet-password")
 	switch ts, _ := f.GetString("time-source"); ts {

@@ -53,6 +53,8 @@ type Options struct {
 	LenientReportID bool
 	// SilenceTimeout: 0 means detector.DefaultSilenceTimeout.
 	SilenceTimeout time.Duration
+	// MinPopulation: 0 means detector.DefaultMinPopulation.
+	MinPopulation int
 	// Retention: 0 means DefaultRetention.
 	Retention time.Duration
 	// BatchSize: 0 means DefaultBatchSize.
@@ -126,7 +128,7 @@ func New(opts Options) (*Service, error) {
 		metrics: newServiceMetrics(opts.Registerer),
 		retain:  retention{history: opts.History, fleet: opts.FleetStats},
 	}
-	s.eng = detector.New(detector.Options{SilenceTimeout: opts.SilenceTimeout, Lookup: opts.Registry.MetricLookup})
+	s.eng = detector.New(detector.Options{SilenceTimeout: opts.SilenceTimeout, MinPopulation: opts.MinPopulation, Lookup: opts.Registry.MetricLookup})
 	if err := s.load(); err != nil {
 		return nil, err
 	}
