@@ -18,7 +18,8 @@ type cborReader struct {
 	pos   int
 	left  []int64 // per open container: items left, or -1 for indefinite
 	buf   []byte  // joined chunks of an indefinite string
-	depth int
+	depth int     // containers being skipped, on top of those in left
+	stack [MaxDepth]int64
 }
 
 var _ tokenReader = (*cborReader)(nil)
@@ -27,8 +28,11 @@ const cborBreak = 0xff
 
 var errCBORBreak = errors.New("malformed CBOR: unexpected break")
 
-func newCBORReader(data []byte) *cborReader {
-	return &cborReader{data: data, left: make([]int64, 0, 8)}
+func (r *cborReader) init(data []byte) {
+	r.data, r.pos, r.left, r.depth = data, 0, r.stack[:0], 0
+	if cap(r.buf) > maxKeptBuffer {
+		r.buf = nil
+	}
 }
 
 func (r *cborReader) syntaxf(format string, args ...any) error {
@@ -84,40 +88,70 @@ func (r *cborReader) skipTags() error {
 	return nil
 }
 
+// cborKinds is the kind of the item each initial byte starts, or 0 for a
+// tag, a break and a reserved byte, which peek handles.
+var cborKinds = func() (t [256]kind) {
+	for ib := range t {
+		switch major, ai := ib>>5, ib&0x1f; {
+		case ai >= 28 && ai <= 30, ib == cborBreak, major == 6:
+		case major <= 1:
+			t[ib] = kindNumber
+		case major == 2:
+			t[ib] = kindBytes
+		case major == 3:
+			t[ib] = kindString
+		case major == 4:
+			t[ib] = kindList
+		case major == 5:
+			t[ib] = kindMap
+		case ib == 0xf4, ib == 0xf5:
+			t[ib] = kindBool
+		case ib == 0xf6:
+			t[ib] = kindNull
+		case ib == 0xf9, ib == 0xfa, ib == 0xfb:
+			t[ib] = kindNumber
+		default:
+			t[ib] = kindOther
+		}
+	}
+	return t
+}()
+
 func (r *cborReader) peek() (kind, error) {
+	if r.pos >= len(r.data) {
+		return 0, errTruncated
+	}
+	if k := cborKinds[r.data[r.pos]]; k != 0 {
+		return k, nil
+	}
 	if err := r.skipTags(); err != nil {
 		return 0, err
 	}
 	if r.pos >= len(r.data) {
 		return 0, errTruncated
 	}
-	ib := r.data[r.pos]
-	switch ib >> 5 {
-	case 0, 1:
-		return kindNumber, nil
-	case 2:
-		return kindBytes, nil
-	case 3:
-		return kindString, nil
-	case 4:
-		return kindList, nil
-	case 5:
-		return kindMap, nil
-	}
-	switch ib {
-	case 0xf4, 0xf5:
-		return kindBool, nil
-	case 0xf6:
-		return kindNull, nil
-	case 0xf9, 0xfa, 0xfb:
-		return kindNumber, nil
-	case cborBreak:
+	switch ib := r.data[r.pos]; {
+	case ib == cborBreak:
 		return 0, errCBORBreak
+	case cborKinds[ib] == 0:
+		return kindOther, nil // a reserved byte: head refuses it
+	default:
+		return cborKinds[ib], nil
 	}
-	return kindOther, nil
 }
 
 func (r *cborReader) open(want byte, perItem int64) error {
+	if r.pos < len(r.data) && len(r.left) < MaxDepth {
+		// The common head: a definite length under 24.
+		if ib := r.data[r.pos]; ib>>5 == want && ib&0x1f < 24 {
+			n := int64(ib & 0x1f)
+			if n*perItem <= int64(len(r.data)-r.pos-1) {
+				r.pos++
+				r.left = append(r.left, n)
+				return nil
+			}
+		}
+	}
 	if err := r.skipTags(); err != nil {
 		return err
 	}
@@ -168,25 +202,77 @@ func (r *cborReader) more() (bool, error) {
 	return true, nil
 }
 
-func (r *cborReader) nextKey() ([]byte, bool, error) {
+func (r *cborReader) nextKey() ([]byte, kind, bool, error) {
 	ok, err := r.more()
 	if !ok || err != nil {
-		return nil, false, err
+		return nil, 0, false, err
+	}
+	// The common key: a text string of under 24 bytes of ASCII, followed by
+	// the value.
+	if p := r.pos; p < len(r.data) {
+		if n := int(r.data[p]) - 0x60; uint(n) < 24 && n < len(r.data)-p-1 {
+			if key := r.data[p+1 : p+1+n]; isASCII(key) {
+				r.pos = p + 1 + n
+				return key, cborKinds[r.data[r.pos]], true, nil
+			}
+		}
 	}
 	k, err := r.peek()
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
 	if k != kindString {
-		return nil, false, r.syntaxf("map key is %s, not a text string", k)
+		return nil, 0, false, r.syntaxf("map key is %s, not a text string", k)
 	}
 	key, err := r.readString()
-	return key, err == nil, err
+	if err != nil {
+		return nil, 0, false, err
+	}
+	return key, r.ahead(), true, nil
 }
 
-func (r *cborReader) nextItem() (bool, error) { return r.more() }
+func (r *cborReader) nextItem() (kind, bool, error) {
+	ok, err := r.more()
+	if !ok || err != nil {
+		return 0, ok, err
+	}
+	return r.ahead(), true, nil
+}
+
+func (r *cborReader) listLen(minItemBytes int) int {
+	room := (len(r.data) - r.pos) / minItemBytes
+	if n := r.left[len(r.left)-1]; n >= 0 {
+		return int(min(n, int64(room)))
+	}
+	// An indefinite list: count the items ahead, then come back. Each byte
+	// is read at most twice, so this stays linear.
+	start, count := r.pos, 0
+	for count < room && r.pos < len(r.data) && r.data[r.pos] != cborBreak && r.skip() == nil {
+		count++
+	}
+	r.pos = start
+	return count
+}
+
+// ahead returns the kind of the next item, or 0 when it takes more than
+// its first byte to tell (a tag), or when there is none.
+func (r *cborReader) ahead() kind {
+	if r.pos < len(r.data) {
+		return cborKinds[r.data[r.pos]]
+	}
+	return 0
+}
 
 func (r *cborReader) readString() ([]byte, error) {
+	// The common string: under 24 bytes of ASCII.
+	if p := r.pos; p < len(r.data) {
+		if n := int(r.data[p]) - 0x60; uint(n) < 24 && n < len(r.data)-p {
+			if s := r.data[p+1 : p+1+n]; isASCII(s) {
+				r.pos = p + 1 + n
+				return s, nil
+			}
+		}
+	}
 	if err := r.skipTags(); err != nil {
 		return nil, err
 	}
@@ -199,7 +285,7 @@ func (r *cborReader) readString() ([]byte, error) {
 	}
 	var s []byte
 	if indef {
-		s, err = r.readChunks()
+		s, err = r.chunks(3, true)
 	} else {
 		s, err = r.take(n)
 	}
@@ -221,8 +307,10 @@ func (r *cborReader) take(n uint64) ([]byte, error) {
 	return s, nil
 }
 
-// readChunks joins the definite chunks of an indefinite text string.
-func (r *cborReader) readChunks() ([]byte, error) {
+// chunks reads the definite chunks of an indefinite string of the given
+// major type (2 bytes, 3 text) up to its break. With join it returns them
+// joined; otherwise it only skips them.
+func (r *cborReader) chunks(major byte, join bool) ([]byte, error) {
 	r.buf = r.buf[:0]
 	for {
 		if r.pos >= len(r.data) {
@@ -232,22 +320,35 @@ func (r *cborReader) readChunks() ([]byte, error) {
 			r.pos++
 			return r.buf, nil
 		}
-		major, n, indef, err := r.head()
+		m, n, indef, err := r.head()
 		if err != nil {
 			return nil, err
 		}
-		if major != 3 || indef {
-			return nil, r.syntaxf("bad chunk in indefinite text string")
+		if m != major || indef {
+			return nil, r.syntaxf("bad chunk in indefinite string")
 		}
 		chunk, err := r.take(n)
 		if err != nil {
 			return nil, err
 		}
-		r.buf = append(r.buf, chunk...)
+		if join {
+			r.buf = append(r.buf, chunk...)
+		}
 	}
 }
 
 func (r *cborReader) readNumber() (number, error) {
+	if r.pos < len(r.data) && r.data[r.pos] <= 0x1b { // the common unsigned integer
+		if ib := r.data[r.pos]; ib < 0x18 {
+			r.pos++
+			return number{mag: uint64(ib)}, nil
+		}
+		if _, arg, _, err := r.head(); err != nil {
+			return number{}, err
+		} else {
+			return number{mag: arg}, nil
+		}
+	}
 	if err := r.skipTags(); err != nil {
 		return number{}, err
 	}
@@ -297,11 +398,6 @@ func float16ToFloat64(h uint16) float64 {
 }
 
 func (r *cborReader) skip() error {
-	if r.depth >= MaxDepth {
-		return errTooDeep
-	}
-	r.depth++
-	defer func() { r.depth-- }()
 	if err := r.skipTags(); err != nil {
 		return err
 	}
@@ -315,7 +411,7 @@ func (r *cborReader) skip() error {
 	switch major {
 	case 2, 3:
 		if indef {
-			_, err = r.readChunks()
+			_, err = r.chunks(major, false)
 			return err
 		}
 		_, err = r.take(n)
@@ -323,14 +419,21 @@ func (r *cborReader) skip() error {
 	case 4, 5:
 		return r.skipMembers(major, n, indef)
 	}
-	if major == 7 && indef {
-		return errCBORBreak
+	if indef {
+		r.pos--
+		return r.syntaxf("indefinite length on major type %d", major)
 	}
 	return nil
 }
 
 // skipMembers skips the items of a list (major 4) or the pairs of a map.
+// The containers it enters count towards MaxDepth with those open.
 func (r *cborReader) skipMembers(major byte, n uint64, indef bool) error {
+	if len(r.left)+r.depth >= MaxDepth {
+		return errTooDeep
+	}
+	r.depth++
+	defer func() { r.depth-- }()
 	per := uint64(1)
 	if major == 5 {
 		per = 2

@@ -29,40 +29,77 @@ func (o DecodeOptions) Decode(format Format, data []byte) (*Report, error) {
 	if limit <= 0 {
 		limit = DefaultMaxReportSize
 	}
-	rep := &Report{}
+	blk := new(reportBlock)
+	rep := &blk.report
 	if len(data) > limit {
 		return rep, errorf(ReportTooLarge, "report", "%d bytes is over the limit of %d bytes", len(data), limit)
 	}
-	var r tokenReader
-	switch format {
-	case JSON:
-		r = newJSONReader(data)
-	case CBOR:
-		r = newCBORReader(data)
-	case MsgPack:
-		r = newMsgpackReader(data)
-	default:
+	d := getDecoder(format, data)
+	if d == nil {
 		return rep, errorf(InvalidPayload, "report", "unknown format %v", format)
 	}
-	d := decoder{r: r, rep: rep, path: make([]pathSeg, 0, 8)}
+	defer putDecoder(d)
+	d.rep, d.blk = rep, blk
 	if err := d.document(); err != nil {
 		return rep, err
 	}
 	return rep, nil
 }
 
+// reportBlock holds the fixed parts of a decoded report, so that they take
+// one allocation. Each part is filled at most once, since a key given twice
+// is refused.
+type reportBlock struct {
+	report   Report
+	metrics  Metrics
+	tcp, udp PortList
+	stats    NetworkStats
+	tcpConns TCPConnections
+	estab    EstablishedConnections
+	counts   [7]uint64 // tcp and udp totals, network stats, connections total
+
+	// Room for the lists of most reports.
+	tcpPorts, udpPorts [blockItems]Port
+	conns              [blockItems]Connection
+}
+
+// blockItems is how many ports or connections a list may hold in the
+// report's block; a longer one gets a slice of its own. It is also the room
+// made for a JSON list, whose length is unknown until its end.
+const blockItems = 8
+
 // pathSeg is one step of the path to the field being read: a key, or a list
-// index when key is "".
+// index. short tells whether the key was spelled short (for an index:
+// whether the list's key was), so that a missing key can be named in the
+// style the device writes.
 type pathSeg struct {
-	key   string
-	index int
+	key     string
+	index   int
+	isIndex bool
+	short   bool
 }
 
 // decoder walks the report schema over a tokenReader.
 type decoder struct {
-	r    tokenReader
-	rep  *Report
-	path []pathSeg
+	r     tokenReader
+	owner any // what holds the decoder and its reader, for the pool
+	rep   *Report
+	blk   *reportBlock // nil when decoding a part of a report on its own
+	path  []pathSeg
+	next  kind   // the kind of the next item, when the reader told it; else 0
+	short bool   // the map read last used short keys
+	key   []byte // copy of the unknown key being skipped
+	iface string // the interface name read last, shared when repeated
+
+	pathBuf [8]pathSeg
+}
+
+// block returns the fixed parts of the report being decoded.
+func (d *decoder) block() *reportBlock {
+	if d.blk == nil {
+		d.blk = new(reportBlock)
+	}
+	return d.blk
 }
 
 func (d *decoder) where() string {
@@ -72,22 +109,38 @@ func (d *decoder) where() string {
 	var b strings.Builder
 	for i, s := range d.path {
 		switch {
-		case s.key == "":
+		case s.isIndex:
 			b.WriteByte('[')
 			b.WriteString(strconv.Itoa(s.index))
 			b.WriteByte(']')
+			continue
 		case i > 0:
 			b.WriteByte('.')
-			fallthrough
-		default:
+		}
+		if s.key == "" {
+			b.WriteString(`""`)
+		} else {
 			b.WriteString(s.key)
 		}
 	}
 	return b.String()
 }
 
+// inShort reports whether the innermost key on the path is spelled short.
+func (d *decoder) inShort() bool {
+	return len(d.path) > 0 && d.path[len(d.path)-1].short
+}
+
 func (d *decoder) invalid(format string, args ...any) *Error {
 	return errorf(InvalidPayload, d.where(), format, args...)
+}
+
+// invalidAt is invalid for the field key under the current path.
+func (d *decoder) invalidAt(key string, format string, args ...any) *Error {
+	d.path = append(d.path, pathSeg{key: key})
+	err := d.invalid(format, args...)
+	d.path = d.path[:len(d.path)-1]
+	return err
 }
 
 // malformed turns a reader error into an InvalidPayload at the current path.
@@ -101,9 +154,26 @@ func (d *decoder) malformed(err error) *Error {
 	return d.invalid("%v", err)
 }
 
+// peek returns the kind of the next item. The reader tells it along with
+// each key and list item, which saves asking.
+func (d *decoder) peek() (kind, error) {
+	if d.next != 0 {
+		return d.next, nil
+	}
+	return d.r.peek()
+}
+
 // expect checks the kind of the next item.
 func (d *decoder) expect(want kind) error {
-	k, err := d.r.peek()
+	if d.next == want {
+		return nil
+	}
+	return d.expectAsking(want)
+}
+
+// expectAsking is expect when the reader has not told the next kind.
+func (d *decoder) expectAsking(want kind) error {
+	k, err := d.peek()
 	if err != nil {
 		return d.malformed(err)
 	}
@@ -114,96 +184,186 @@ func (d *decoder) expect(want kind) error {
 }
 
 // field is a key of the document in its long and short spelling.
-type field struct{ long, short string }
+type field struct {
+	long, short string
+	id          keyID
+}
+
+// mapState is what fields has seen of a map so far, as bit masks over its
+// table of keys.
+type mapState struct {
+	given   uint32 // keys given, null or not
+	present uint32 // keys given a value other than null
+	asShort uint32 // keys spelled short
+	short   bool   // the map's key style: that of its first known key
+	styled  bool   // short is set from a key of this map
+}
 
 // fields reads a map whose known keys are listed in table, calling fn with
 // the index of each known key present. Unknown keys are skipped, a null
 // value counts as absent, and a key given twice (in either spelling) is
-// refused. It returns the set of keys seen, as a bit mask.
+// refused. It returns the set of keys present, as a bit mask, and leaves
+// the map's key style in d.short.
 func (d *decoder) fields(table []field, fn func(i int) error) (uint32, error) {
 	if err := d.expect(kindMap); err != nil {
 		return 0, err
 	}
+	d.next = 0
 	if err := d.r.openMap(); err != nil {
 		return 0, d.malformed(err)
 	}
-	var seen uint32
+	m := mapState{short: d.inShort()}
 	for {
-		key, ok, err := d.r.nextKey()
+		key, next, ok, err := d.r.nextKey()
+		d.next = next
 		if err != nil {
-			return seen, d.malformed(err)
+			return m.present, d.malformed(err)
 		}
 		if !ok {
-			return seen, nil
+			d.short = m.short
+			return m.present, nil
 		}
-		i, name := lookup(table, key)
-		if i < 0 {
-			if err := d.r.skip(); err != nil {
-				return seen, d.malformed(err)
+		id, short := keyOf(key) // a known key, if table[keyIndex[id]] is it
+		i := int(keyIndex[id])
+		if i >= len(table) || table[i].id != id {
+			if err := d.skipUnknown(key); err != nil {
+				return m.present, err
 			}
 			continue
 		}
-		if err := d.member(i, name, &seen, table, fn); err != nil {
-			return seen, err
+		if !m.styled {
+			m.short, m.styled = short, true
+		}
+		f := &table[i]
+		name := f.long
+		if short {
+			name = f.short
+		}
+		d.path = append(d.path, pathSeg{key: name, short: short})
+		bit := uint32(1) << i
+		switch {
+		case m.given&bit != 0:
+			err = d.twice(f, short, m.asShort&bit != 0)
+		case d.next == kindNull:
+			m.given |= bit
+			err = d.skip()
+		case d.next == 0:
+			err = d.member(i, &m, fn)
+		default:
+			m.given |= bit
+			m.present |= bit
+			err = fn(i)
+		}
+		if short {
+			m.asShort |= bit
+		}
+		d.path = d.path[:len(d.path)-1]
+		if err != nil {
+			return m.present, err
 		}
 	}
 }
 
-func lookup(table []field, key []byte) (int, string) {
-	for i, f := range table {
-		switch string(key) {
-		case f.long:
-			return i, f.long
-		case f.short:
-			return i, f.short
-		}
+// twice refuses a key the map had already, in the same spelling or the
+// other.
+func (d *decoder) twice(f *field, short, wasShort bool) error {
+	if f.long == f.short || wasShort == short {
+		return d.invalid("given twice")
 	}
-	return -1, ""
+	return d.invalid("given twice, as %s and as %s", f.long, f.short)
 }
 
-// member reads the value of known key i of a map.
-func (d *decoder) member(i int, name string, seen *uint32, table []field, fn func(int) error) error {
-	d.path = append(d.path, pathSeg{key: name})
-	defer func() { d.path = d.path[:len(d.path)-1] }()
-	if k, err := d.r.peek(); err != nil {
+// member reads the value of known key i when the reader could not tell its
+// kind ahead: peek tells whether it is null, or why it cannot be read.
+func (d *decoder) member(i int, m *mapState, fn func(int) error) error {
+	bit := uint32(1) << i
+	m.given |= bit
+	k, err := d.r.peek()
+	switch {
+	case err != nil:
 		return d.malformed(err)
-	} else if k == kindNull {
+	case k == kindNull:
 		return d.skip()
 	}
-	if *seen&(1<<i) != 0 {
-		if table[i].long == table[i].short {
-			return d.invalid("given twice")
-		}
-		return d.invalid("given twice (%s and %s are the same key)", table[i].long, table[i].short)
-	}
-	*seen |= 1 << i
+	m.present |= bit
 	return fn(i)
 }
 
+// require checks that every key of table in mask is present, and names the
+// first one missing in the key style of the map read last.
+func (d *decoder) require(table []field, present, mask uint32) error {
+	if present&mask == mask {
+		return nil
+	}
+	return d.missing(table, present, mask)
+}
+
+func (d *decoder) missing(table []field, present, mask uint32) error {
+	for i, f := range table {
+		if bit := uint32(1) << i; mask&bit != 0 && present&bit == 0 {
+			name := f.long
+			if d.short {
+				name = f.short
+			}
+			return d.invalidAt(name, "is required")
+		}
+	}
+	return nil
+}
+
+// skipUnknown skips the value of an unknown key; an error in it names the
+// key.
+func (d *decoder) skipUnknown(key []byte) error {
+	d.next = 0
+	d.key = append(d.key[:0], key...)
+	if err := d.r.skip(); err != nil {
+		d.path = append(d.path, pathSeg{key: truncate(string(d.key), 64)})
+		perr := d.malformed(err)
+		d.path = d.path[:len(d.path)-1]
+		return perr
+	}
+	return nil
+}
+
 func (d *decoder) skip() error {
+	d.next = 0
 	if err := d.r.skip(); err != nil {
 		return d.malformed(err)
 	}
 	return nil
 }
 
-// list reads a list, calling fn for each item with the index on the path.
-func (d *decoder) list(fn func(i int) error) error {
+// openList opens a list and returns how many items to make room for: the
+// count the encoding declares, capped at what the bytes left can hold at
+// minItemBytes each, or guess when the encoding does not say.
+func (d *decoder) openList(minItemBytes, guess int) (int, error) {
 	if err := d.expect(kindList); err != nil {
-		return err
+		return 0, err
 	}
+	d.next = 0
 	if err := d.r.openList(); err != nil {
-		return d.malformed(err)
+		return 0, d.malformed(err)
 	}
+	if n := d.r.listLen(minItemBytes); n >= 0 {
+		return n, nil
+	}
+	return guess, nil
+}
+
+// items calls fn for each item of the list just opened, with the item's
+// index on the path.
+func (d *decoder) items(fn func(i int) error) error {
+	short := d.inShort()
 	for i := 0; ; i++ {
-		ok, err := d.r.nextItem()
+		next, ok, err := d.r.nextItem()
+		d.next = next
 		if err != nil {
 			return d.malformed(err)
 		}
 		if !ok {
 			return nil
 		}
-		d.path = append(d.path, pathSeg{index: i})
+		d.path = append(d.path, pathSeg{index: i, isIndex: true, short: short})
 		err = fn(i)
 		d.path = d.path[:len(d.path)-1]
 		if err != nil {
@@ -212,10 +372,25 @@ func (d *decoder) list(fn func(i int) error) error {
 	}
 }
 
-func (d *decoder) number() (number, error) {
-	if err := d.expect(kindNumber); err != nil {
-		return number{}, err
+// list reads a list whose length is of no use up front.
+func (d *decoder) list(fn func(i int) error) error {
+	if err := d.expect(kindList); err != nil {
+		return err
 	}
+	d.next = 0
+	if err := d.r.openList(); err != nil {
+		return d.malformed(err)
+	}
+	return d.items(fn)
+}
+
+func (d *decoder) number() (number, error) {
+	if d.next != kindNumber {
+		if err := d.expectAsking(kindNumber); err != nil {
+			return number{}, err
+		}
+	}
+	d.next = 0
 	n, err := d.r.readNumber()
 	if err != nil {
 		return number{}, d.malformed(err)
@@ -226,10 +401,24 @@ func (d *decoder) number() (number, error) {
 // unsigned reads a non-negative integer no larger than max. A float is
 // accepted when it holds an exact integer.
 func (d *decoder) unsigned(max uint64, what string) (uint64, error) {
-	n, err := d.number()
-	if err != nil {
-		return 0, err
+	if d.next != kindNumber {
+		if err := d.expectAsking(kindNumber); err != nil {
+			return 0, err
+		}
 	}
+	d.next = 0
+	n, err := d.r.readNumber()
+	if err != nil {
+		return 0, d.malformed(err)
+	}
+	if !n.isFloat && !n.neg && n.mag <= max {
+		return n.mag, nil
+	}
+	return d.unsignedFloat(n, max, what)
+}
+
+// unsignedFloat is unsigned for a float or an out-of-range integer.
+func (d *decoder) unsignedFloat(n number, max uint64, what string) (uint64, error) {
 	if n.isFloat {
 		if n.f != math.Trunc(n.f) || n.f < 0 || n.f >= math.Exp2(64) {
 			return 0, d.invalid("must be %s, got %v", what, n)
@@ -242,12 +431,14 @@ func (d *decoder) unsigned(max uint64, what string) (uint64, error) {
 	return n.mag, nil
 }
 
-func (d *decoder) count() (*uint64, error) {
+// count reads a non-negative integer into slot, and returns slot.
+func (d *decoder) count(slot *uint64) (*uint64, error) {
 	v, err := d.unsigned(math.MaxUint64, "a non-negative integer")
 	if err != nil {
 		return nil, err
 	}
-	return &v, nil
+	*slot = v
+	return slot, nil
 }
 
 // finite reads any finite number as a float64.
@@ -267,36 +458,87 @@ func (d *decoder) finite() (float64, error) {
 	return float64(n.mag), nil
 }
 
-// str reads a text string.
-func (d *decoder) str() (string, error) {
+// text reads a text string; the bytes are valid until the next read.
+func (d *decoder) text() ([]byte, error) {
 	if err := d.expect(kindString); err != nil {
-		return "", err
+		return nil, err
 	}
+	d.next = 0
 	b, err := d.r.readString()
 	if err != nil {
-		return "", d.malformed(err)
+		return nil, d.malformed(err)
 	}
-	return string(b), nil
+	return b, nil
+}
+
+// str reads a text string.
+func (d *decoder) str() (string, error) {
+	b, err := d.text()
+	return string(b), err
 }
 
 // interfaceName reads an interface name: a short string without control
-// characters.
+// characters. A name equal to the one read last is shared, not copied.
 func (d *decoder) interfaceName() (string, error) {
-	s, err := d.str()
+	b, err := d.text()
 	if err != nil {
 		return "", err
 	}
-	if len(s) > maxInterfaceName || hasControl(s) {
+	if name, ok := commonInterface(b); ok {
+		return name, nil
+	}
+	if len(b) > maxInterfaceName || hasControl(b) {
 		return "", d.invalid("must be an interface name of at most %d bytes without control characters", maxInterfaceName)
 	}
-	return s, nil
+	if string(b) != d.iface {
+		d.iface = string(b)
+	}
+	return d.iface, nil
+}
+
+// commonInterface returns a common interface name without copying it.
+func commonInterface(b []byte) (string, bool) {
+	switch string(b) {
+	case "eth0":
+		return "eth0", true
+	case "eth1":
+		return "eth1", true
+	case "lo":
+		return "lo", true
+	case "wlan0":
+		return "wlan0", true
+	case "en0":
+		return "en0", true
+	case "eno1":
+		return "eno1", true
+	case "ens3":
+		return "ens3", true
+	case "ens5":
+		return "ens5", true
+	case "enp0s3":
+		return "enp0s3", true
+	case "wwan0":
+		return "wwan0", true
+	case "usb0":
+		return "usb0", true
+	case "br0":
+		return "br0", true
+	case "docker0":
+		return "docker0", true
+	}
+	return "", false
 }
 
 const maxInterfaceName = 64
 
-func hasControl(s string) bool {
-	for _, c := range s {
-		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
+// hasControl reports whether valid UTF-8 text holds a C0 or C1 control
+// character or DEL.
+func hasControl[T ~string | ~[]byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c == 0x7f:
+			return true
+		case c == 0xc2 && i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] < 0xa0: // U+0080..U+009F
 			return true
 		}
 	}
@@ -308,6 +550,7 @@ func (d *decoder) document() error {
 	if err := d.root(); err != nil {
 		return err
 	}
+	d.next = 0
 	if err := d.r.finish(); err != nil {
 		return d.malformed(err)
 	}

@@ -26,11 +26,18 @@
 //   - "remote_addr" is "ip:port" with an IPv4 or bracketed IPv6 address;
 //   - a custom metric is a list holding exactly one map with exactly one of
 //     "number", "number_list", "string_list" or "ip_list"; numbers are finite;
-//   - a key given twice, in any spelling ("header" and "hed"), is refused;
+//   - a null value counts as absent, but a key given twice, in any spelling
+//     ("header" and "hed"), is refused, null or not;
 //   - unknown keys are ignored, after they have been read and checked for
-//     depth; nesting deeper than [MaxDepth] is refused;
+//     depth; nesting deeper than [MaxDepth] levels, the document's own map
+//     included, is refused;
 //   - the document is at most [DefaultMaxReportSize] bytes unless the caller
 //     sets another limit, and trailing bytes after it are refused.
+//
+// A list that is present and empty decodes to an empty, non-nil slice, and
+// an absent one to nil, so that a decoded report encodes back to the same
+// document. A field at fault that is missing is named in the key style of
+// the map it is missing from ("hed.rid: is required").
 //
 // Checks that need server state (report id ordering, throttling, the
 // registered type of a custom metric) are not made here: the caller makes
@@ -41,9 +48,14 @@
 //
 // The JSON and CBOR readers are written for this one document: they stream
 // over the input without building a generic tree, which keeps decoding a
-// typical report within a few microseconds and allocation proportional to the
-// input. MessagePack is read with the streaming API of
-// github.com/vmihailenco/msgpack/v5. Tests check every reader against the
-// general-purpose decoders of encoding/json, github.com/fxamacker/cbor/v2 and
-// msgpack, which also encode the reply and violation payloads.
+// typical report within a few microseconds. MessagePack numbers and
+// container lengths are read with the streaming API of
+// github.com/vmihailenco/msgpack/v5, and its strings straight from the input:
+// the library allocates whatever length a header claims before it finds out
+// whether the data holds it. Every declared length is checked against the
+// bytes left before anything is sized from it, so a decode allocates at most
+// 64 bytes per input byte plus a constant, hostile input included. Tests
+// check every reader against the general-purpose decoders of encoding/json,
+// github.com/fxamacker/cbor/v2 and msgpack, which also encode the reply and
+// violation payloads.
 package proto

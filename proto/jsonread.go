@@ -2,6 +2,7 @@ package proto
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -15,12 +16,22 @@ type jsonReader struct {
 	pos   int
 	first []bool // per open container: no item read yet
 	buf   []byte // unescaped string
+	stack [MaxDepth]bool
 }
 
 var _ tokenReader = (*jsonReader)(nil)
 
 func newJSONReader(data []byte) *jsonReader {
-	return &jsonReader{data: data, first: make([]bool, 0, 8)}
+	r := &jsonReader{}
+	r.init(data)
+	return r
+}
+
+func (r *jsonReader) init(data []byte) {
+	r.data, r.pos, r.first = data, 0, r.stack[:0]
+	if cap(r.buf) > maxKeptBuffer {
+		r.buf = nil
+	}
 }
 
 func (r *jsonReader) syntaxf(format string, args ...any) error {
@@ -28,7 +39,7 @@ func (r *jsonReader) syntaxf(format string, args ...any) error {
 }
 
 func (r *jsonReader) skipSpace() {
-	for r.pos < len(r.data) {
+	for r.pos < len(r.data) && r.data[r.pos] <= ' ' { // no space is above ' '
 		switch r.data[r.pos] {
 		case ' ', '\t', '\n', '\r':
 			r.pos++
@@ -38,27 +49,25 @@ func (r *jsonReader) skipSpace() {
 	}
 }
 
+// jsonKinds is the kind of the item each byte starts, or 0 where no item
+// starts.
+var jsonKinds = func() (t [256]kind) {
+	t['{'], t['['], t['"'], t['t'], t['f'], t['n'], t['-'] = kindMap, kindList, kindString, kindBool, kindBool, kindNull, kindNumber
+	for c := '0'; c <= '9'; c++ {
+		t[c] = kindNumber
+	}
+	return t
+}()
+
 func (r *jsonReader) peek() (kind, error) {
 	r.skipSpace()
 	if r.pos >= len(r.data) {
 		return 0, errTruncated
 	}
-	switch c := r.data[r.pos]; {
-	case c == '{':
-		return kindMap, nil
-	case c == '[':
-		return kindList, nil
-	case c == '"':
-		return kindString, nil
-	case c == 't' || c == 'f':
-		return kindBool, nil
-	case c == 'n':
-		return kindNull, nil
-	case c == '-' || (c >= '0' && c <= '9'):
-		return kindNumber, nil
-	default:
-		return 0, r.syntaxf("unexpected character %q", c)
+	if k := jsonKinds[r.data[r.pos]]; k != 0 {
+		return k, nil
 	}
+	return 0, r.syntaxf("unexpected character %q", r.data[r.pos])
 }
 
 func (r *jsonReader) open(c byte) error {
@@ -105,7 +114,39 @@ func (r *jsonReader) more(closing byte) (bool, error) {
 	return true, nil
 }
 
-func (r *jsonReader) nextKey() ([]byte, bool, error) {
+func (r *jsonReader) nextKey() ([]byte, kind, bool, error) {
+	key, ok, err := r.key()
+	if !ok || err != nil {
+		return nil, 0, ok, err
+	}
+	if r.pos < len(r.data) { // the value, when it follows the colon at once
+		if k := jsonKinds[r.data[r.pos]]; k != 0 {
+			return key, k, true, nil
+		}
+	}
+	return key, r.ahead(), true, nil
+}
+
+func (r *jsonReader) nextItem() (kind, bool, error) {
+	ok, err := r.more(']')
+	if !ok || err != nil {
+		return 0, ok, err
+	}
+	return r.ahead(), true, nil
+}
+
+// ahead returns the kind of the next item, or 0 when peek would fail.
+func (r *jsonReader) ahead() kind {
+	k, err := r.peek()
+	if err != nil {
+		return 0
+	}
+	return k
+}
+
+// key reads the next key of the open map and the colon after it, or
+// consumes the map's end and returns false.
+func (r *jsonReader) key() ([]byte, bool, error) {
 	ok, err := r.more('}')
 	if !ok || err != nil {
 		return nil, false, err
@@ -125,7 +166,8 @@ func (r *jsonReader) nextKey() ([]byte, bool, error) {
 	return key, true, nil
 }
 
-func (r *jsonReader) nextItem() (bool, error) { return r.more(']') }
+// listLen is always -1: a JSON list does not state its length.
+func (r *jsonReader) listLen(int) int { return -1 }
 
 func (r *jsonReader) readString() ([]byte, error) {
 	r.skipSpace()
@@ -133,24 +175,40 @@ func (r *jsonReader) readString() ([]byte, error) {
 		return nil, r.syntaxf("expected a string")
 	}
 	start := r.pos + 1
+	high := false // a byte over 0x7f: then the string must be checked as UTF-8
 	for i := start; i < len(r.data); i++ {
-		switch c := r.data[i]; {
+		c := r.data[i]
+		if plainByte[c] {
+			continue
+		}
+		switch {
+		case c >= 0x80:
+			high = true
 		case c == '"':
 			s := r.data[start:i]
-			if !utf8.Valid(s) {
+			if high && !utf8.Valid(s) {
 				return nil, r.syntaxf("string is not valid UTF-8")
 			}
 			r.pos = i + 1
 			return s, nil
 		case c == '\\':
 			return r.readEscaped(start, i)
-		case c < 0x20:
+		default:
 			r.pos = i
 			return nil, r.syntaxf("control character in string")
 		}
 	}
 	return nil, errTruncated
 }
+
+// plainByte tells the bytes that need no attention inside a string: ASCII,
+// and neither a control character, a quote nor a backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // readEscaped finishes a string that holds escapes, from the first one at i.
 func (r *jsonReader) readEscaped(start, i int) ([]byte, error) {
@@ -253,6 +311,9 @@ func (r *jsonReader) hex4(i int) (rune, bool) {
 
 func (r *jsonReader) readNumber() (number, error) {
 	r.skipSpace()
+	if n, ok := r.plainInteger(); ok {
+		return number{mag: n}, nil
+	}
 	start := r.pos
 	end, isFloat, err := r.scanNumber(start)
 	if err != nil {
@@ -266,8 +327,11 @@ func (r *jsonReader) readNumber() (number, error) {
 		if neg {
 			digits = text[1:]
 		}
-		if mag, ok := parseDigits(digits); ok {
-			return number{neg: neg && mag != 0, mag: mag}, nil
+		switch mag, ok := parseDigits(digits); {
+		case ok && neg && mag == 0:
+			return number{isFloat: true, f: math.Copysign(0, -1)}, nil // -0 keeps its sign, as in CBOR
+		case ok:
+			return number{neg: neg, mag: mag}, nil
 		}
 	}
 	f, err := strconv.ParseFloat(string(text), 64)
@@ -275,6 +339,28 @@ func (r *jsonReader) readNumber() (number, error) {
 		return number{}, r.syntaxf("invalid number %q", text)
 	}
 	return number{isFloat: true, f: f}, nil
+}
+
+// plainInteger reads the common number, a non-negative integer of up to 19
+// digits without a leading zero; ok is false for anything else, which
+// readNumber then reads.
+func (r *jsonReader) plainInteger() (uint64, bool) {
+	d, start := r.data, r.pos
+	i, v := start, uint64(0)
+	for i < len(d) && i-start < 19 && d[i] >= '0' && d[i] <= '9' {
+		v = v*10 + uint64(d[i]-'0')
+		i++
+	}
+	if i == start || (d[start] == '0' && i-start > 1) {
+		return 0, false
+	}
+	if i < len(d) {
+		if c := d[i]; (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' {
+			return 0, false
+		}
+	}
+	r.pos = i
+	return v, true
 }
 
 func isRangeErr(err error) bool {
@@ -401,9 +487,9 @@ func (r *jsonReader) skipContainer() error {
 			}
 			var more bool
 			if isMap[len(isMap)-1] {
-				_, more, err = r.nextKey()
+				_, more, err = r.key()
 			} else {
-				more, err = r.nextItem()
+				more, err = r.more(']')
 			}
 			if err != nil {
 				return err

@@ -3,25 +3,181 @@ package proto
 import (
 	"math"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 )
 
-// The keys of the document, long and short.
+// The keys of the document, long and short, by the map they belong to.
 var (
-	rootFields    = []field{{"header", "hed"}, {"metrics", "met"}, {"custom_metrics", "cmet"}}
-	headerFields  = []field{{"report_id", "rid"}, {"version", "v"}}
-	metricsFields = []field{{"listening_tcp_ports", "tp"}, {"listening_udp_ports", "up"}, {"network_stats", "ns"}, {"tcp_connections", "tc"}}
-	portsFields   = []field{{"ports", "pts"}, {"total", "t"}}
-	portFields    = []field{{"port", "pt"}, {"interface", "if"}}
-	statsFields   = []field{{"bytes_in", "bi"}, {"bytes_out", "bo"}, {"packets_in", "pi"}, {"packets_out", "po"}}
-	tcpFields     = []field{{"established_connections", "ec"}}
-	estabFields   = []field{{"connections", "cs"}, {"total", "t"}}
-	connFields    = []field{{"remote_addr", "rad"}, {"local_port", "lp"}, {"local_interface", "li"}}
+	rootFields    = []field{{"header", "hed", keyHeader}, {"metrics", "met", keyMetrics}, {"custom_metrics", "cmet", keyCustomMetrics}}
+	headerFields  = []field{{"report_id", "rid", keyReportID}, {"version", "v", keyVersion}}
+	metricsFields = []field{{"listening_tcp_ports", "tp", keyTCPPorts}, {"listening_udp_ports", "up", keyUDPPorts}, {"network_stats", "ns", keyNetworkStats}, {"tcp_connections", "tc", keyTCPConnections}}
+	portsFields   = []field{{"ports", "pts", keyPorts}, {"total", "t", keyTotal}}
+	portFields    = []field{{"port", "pt", keyPort}, {"interface", "if", keyInterface}}
+	statsFields   = []field{{"bytes_in", "bi", keyBytesIn}, {"bytes_out", "bo", keyBytesOut}, {"packets_in", "pi", keyPacketsIn}, {"packets_out", "po", keyPacketsOut}}
+	tcpFields     = []field{{"established_connections", "ec", keyEstablished}}
+	estabFields   = []field{{"connections", "cs", keyConnections}, {"total", "t", keyTotal}}
+	connFields    = []field{{"remote_addr", "rad", keyRemoteAddr}, {"local_port", "lp", keyLocalPort}, {"local_interface", "li", keyLocalInterface}}
 	// Custom metric value keys have one spelling only.
-	customFields = []field{{"number", "number"}, {"number_list", "number_list"}, {"string_list", "string_list"}, {"ip_list", "ip_list"}}
+	customFields = []field{{"number", "number", keyNumber}, {"number_list", "number_list", keyNumberList}, {"string_list", "string_list", keyStringList}, {"ip_list", "ip_list", keyIPList}}
 )
+
+// keyID names a key of the document in either spelling.
+type keyID uint8
+
+// The keys of the document.
+const (
+	keyUnknown keyID = iota
+	keyHeader
+	keyMetrics
+	keyCustomMetrics
+	keyReportID
+	keyVersion
+	keyTCPPorts
+	keyUDPPorts
+	keyNetworkStats
+	keyTCPConnections
+	keyPorts
+	keyTotal
+	keyPort
+	keyInterface
+	keyBytesIn
+	keyBytesOut
+	keyPacketsIn
+	keyPacketsOut
+	keyEstablished
+	keyConnections
+	keyRemoteAddr
+	keyLocalPort
+	keyLocalInterface
+	keyNumber
+	keyNumberList
+	keyStringList
+	keyIPList
+)
+
+// keyIndex is the index of each key in its table. A key that belongs to
+// two tables ("total") has the same index in both.
+var keyIndex = func() (index [keyIPList + 1]uint8) {
+	for i := range index {
+		index[i] = math.MaxUint8
+	}
+	for _, table := range [][]field{rootFields, headerFields, metricsFields, portsFields, portFields, statsFields, tcpFields, estabFields, connFields, customFields} {
+		for i, f := range table {
+			if index[f.id] != math.MaxUint8 && index[f.id] != uint8(i) {
+				panic("proto: key " + f.long + " has two indexes")
+			}
+			index[f.id] = uint8(i)
+		}
+	}
+	return index
+}()
+
+// keyOf identifies a key, and tells whether it is the short spelling. A
+// switch over constant strings compiles to a few comparisons of lengths and
+// words, much cheaper than comparing with each entry of a table; the tables
+// above and this switch must agree, which a test checks.
+func keyOf(b []byte) (keyID, bool) {
+	switch string(b) {
+	case "header":
+		return keyHeader, false
+	case "hed":
+		return keyHeader, true
+	case "metrics":
+		return keyMetrics, false
+	case "met":
+		return keyMetrics, true
+	case "custom_metrics":
+		return keyCustomMetrics, false
+	case "cmet":
+		return keyCustomMetrics, true
+	case "report_id":
+		return keyReportID, false
+	case "rid":
+		return keyReportID, true
+	case "version":
+		return keyVersion, false
+	case "v":
+		return keyVersion, true
+	case "listening_tcp_ports":
+		return keyTCPPorts, false
+	case "tp":
+		return keyTCPPorts, true
+	case "listening_udp_ports":
+		return keyUDPPorts, false
+	case "up":
+		return keyUDPPorts, true
+	case "network_stats":
+		return keyNetworkStats, false
+	case "ns":
+		return keyNetworkStats, true
+	case "tcp_connections":
+		return keyTCPConnections, false
+	case "tc":
+		return keyTCPConnections, true
+	case "ports":
+		return keyPorts, false
+	case "pts":
+		return keyPorts, true
+	case "total":
+		return keyTotal, false
+	case "t":
+		return keyTotal, true
+	case "port":
+		return keyPort, false
+	case "pt":
+		return keyPort, true
+	case "interface":
+		return keyInterface, false
+	case "if":
+		return keyInterface, true
+	case "bytes_in":
+		return keyBytesIn, false
+	case "bi":
+		return keyBytesIn, true
+	case "bytes_out":
+		return keyBytesOut, false
+	case "bo":
+		return keyBytesOut, true
+	case "packets_in":
+		return keyPacketsIn, false
+	case "pi":
+		return keyPacketsIn, true
+	case "packets_out":
+		return keyPacketsOut, false
+	case "po":
+		return keyPacketsOut, true
+	case "established_connections":
+		return keyEstablished, false
+	case "ec":
+		return keyEstablished, true
+	case "connections":
+		return keyConnections, false
+	case "cs":
+		return keyConnections, true
+	case "remote_addr":
+		return keyRemoteAddr, false
+	case "rad":
+		return keyRemoteAddr, true
+	case "local_port":
+		return keyLocalPort, false
+	case "lp":
+		return keyLocalPort, true
+	case "local_interface":
+		return keyLocalInterface, false
+	case "li":
+		return keyLocalInterface, true
+	case "number":
+		return keyNumber, false
+	case "number_list":
+		return keyNumberList, false
+	case "string_list":
+		return keyStringList, false
+	case "ip_list":
+		return keyIPList, false
+	}
+	return keyUnknown, false
+}
 
 func (d *decoder) root() error {
 	seen, err := d.fields(rootFields, func(i int) error {
@@ -29,7 +185,7 @@ func (d *decoder) root() error {
 		case 0:
 			return d.header()
 		case 1:
-			d.rep.Metrics = &Metrics{}
+			d.rep.Metrics = &d.block().metrics
 			return d.metrics(d.rep.Metrics)
 		default:
 			return d.customMetrics()
@@ -38,10 +194,13 @@ func (d *decoder) root() error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case seen&1 == 0:
-		return errorf(InvalidPayload, "header", "required")
-	case seen&6 == 0:
+	if err := d.require(rootFields, seen, 1); err != nil {
+		return err
+	}
+	if seen&6 == 0 {
+		if d.short {
+			return errorf(InvalidPayload, "report", "must hold met or cmet")
+		}
 		return errorf(InvalidPayload, "report", "must hold metrics or custom_metrics")
 	}
 	return nil
@@ -57,29 +216,28 @@ func (d *decoder) header() error {
 			d.rep.Header.ReportID = int64(id)
 			return err
 		}
-		v, err := d.str()
-		if err == nil {
-			err = d.version(v)
+		b, err := d.text()
+		if err != nil {
+			return err
+		}
+		v := CurrentVersion
+		if string(b) != v {
+			v = string(b)
 		}
 		d.rep.Header.Version = v
-		return err
+		return d.version(v)
 	})
 	if err != nil {
 		return err
 	}
-	for i, f := range headerFields {
-		if seen&(1<<i) == 0 {
-			return d.invalid("%s is required", f.long)
-		}
-	}
-	return nil
+	return d.require(headerFields, seen, 3)
 }
 
 // version checks a "Major.Minor" version string of major version 1.
 func (d *decoder) version(v string) error {
 	major, minor, ok := strings.Cut(v, ".")
 	if !ok || !isDigits(major) || !isDigits(minor) {
-		return d.invalid("must be a \"Major.Minor\" version string, got %q", v)
+		return d.invalid("must be a \"Major.Minor\" version string, got %q", truncate(v, 64))
 	}
 	if n, _ := strconv.Atoi(major); n != 1 {
 		return d.invalid("major version %s is not supported (want 1)", major)
@@ -101,32 +259,53 @@ func isDigits(s string) bool {
 
 func (d *decoder) metrics(m *Metrics) error {
 	_, err := d.fields(metricsFields, func(i int) error {
+		b := d.block()
 		switch i {
 		case 0:
-			m.ListeningTCPPorts = &PortList{}
-			return d.portList(m.ListeningTCPPorts)
+			m.ListeningTCPPorts = &b.tcp
+			return d.portList(m.ListeningTCPPorts, &b.counts[0], &b.tcpPorts)
 		case 1:
-			m.ListeningUDPPorts = &PortList{}
-			return d.portList(m.ListeningUDPPorts)
+			m.ListeningUDPPorts = &b.udp
+			return d.portList(m.ListeningUDPPorts, &b.counts[1], &b.udpPorts)
 		case 2:
-			m.NetworkStats = &NetworkStats{}
-			return d.networkStats(m.NetworkStats)
+			m.NetworkStats = &b.stats
+			return d.networkStats(m.NetworkStats, b.counts[2:6])
 		default:
-			m.TCPConnections = &TCPConnections{}
+			m.TCPConnections = &b.tcpConns
 			return d.tcpConnections(m.TCPConnections)
 		}
 	})
 	return err
 }
 
-func (d *decoder) portList(p *PortList) error {
+// The fewest bytes an item of a list can take in any encoding, to bound
+// what a list's declared length may make the decoder allocate: a number or
+// an empty string takes 1, an IP address 3 ("::"), a port map 5 ({pt: 1} in
+// CBOR), a connection map 12 ({rad: "[::]:0"}).
+const (
+	minNumberBytes     = 1
+	minStringBytes     = 1
+	minIPBytes         = 3
+	minPortBytes       = 5
+	minConnectionBytes = 12
+)
+
+func (d *decoder) portList(p *PortList, total *uint64, room *[blockItems]Port) error {
 	_, err := d.fields(portsFields, func(i int) error {
 		if i == 1 {
 			var err error
-			p.Total, err = d.count()
+			p.Total, err = d.count(total)
 			return err
 		}
-		return d.list(func(int) error {
+		n, err := d.openList(minPortBytes, blockItems)
+		if err != nil {
+			return err
+		}
+		p.Ports = room[:0]
+		if n > blockItems {
+			p.Ports = make([]Port, 0, n)
+		}
+		return d.items(func(int) error {
 			var port Port
 			err := d.port(&port)
 			p.Ports = append(p.Ports, port)
@@ -150,17 +329,17 @@ func (d *decoder) port(p *Port) error {
 		p.Port = uint16(n)
 		return err
 	})
-	if err == nil && seen&1 == 0 {
-		err = d.invalid("port is required")
+	if err != nil {
+		return err
 	}
-	return err
+	return d.require(portFields, seen, 1)
 }
 
-func (d *decoder) networkStats(s *NetworkStats) error {
+func (d *decoder) networkStats(s *NetworkStats, slots []uint64) error {
 	targets := [...]**uint64{&s.BytesIn, &s.BytesOut, &s.PacketsIn, &s.PacketsOut}
 	_, err := d.fields(statsFields, func(i int) error {
 		var err error
-		*targets[i], err = d.count()
+		*targets[i], err = d.count(&slots[i])
 		return err
 	})
 	return err
@@ -168,7 +347,7 @@ func (d *decoder) networkStats(s *NetworkStats) error {
 
 func (d *decoder) tcpConnections(t *TCPConnections) error {
 	_, err := d.fields(tcpFields, func(int) error {
-		t.EstablishedConnections = &EstablishedConnections{}
+		t.EstablishedConnections = &d.block().estab
 		return d.established(t.EstablishedConnections)
 	})
 	return err
@@ -178,10 +357,18 @@ func (d *decoder) established(e *EstablishedConnections) error {
 	_, err := d.fields(estabFields, func(i int) error {
 		if i == 1 {
 			var err error
-			e.Total, err = d.count()
+			e.Total, err = d.count(&d.block().counts[6])
 			return err
 		}
-		return d.list(func(int) error {
+		n, err := d.openList(minConnectionBytes, blockItems)
+		if err != nil {
+			return err
+		}
+		e.Connections = d.block().conns[:0]
+		if n > blockItems {
+			e.Connections = make([]Connection, 0, n)
+		}
+		return d.items(func(int) error {
 			var c Connection
 			err := d.connection(&c)
 			e.Connections = append(e.Connections, c)
@@ -206,20 +393,20 @@ func (d *decoder) connection(c *Connection) error {
 			return err
 		}
 	})
-	if err == nil && seen&1 == 0 {
-		err = d.invalid("remote_addr is required")
-	}
-	return err
-}
-
-func (d *decoder) remoteAddr(c *Connection) error {
-	s, err := d.str()
 	if err != nil {
 		return err
 	}
-	ap, err := netip.ParseAddrPort(s)
+	return d.require(connFields, seen, 1)
+}
+
+func (d *decoder) remoteAddr(c *Connection) error {
+	b, err := d.text()
 	if err != nil {
-		return d.invalid("must be \"ip:port\" with an IPv4 or [IPv6] address, got %q", truncate(s, 64))
+		return err
+	}
+	ap, err := parseAddrPort(b)
+	if err != nil {
+		return d.invalid("must be \"ip:port\" with an IPv4 or [IPv6] address, got %q", truncate(string(b), 64))
 	}
 	c.RemoteAddr = ap
 	return nil
@@ -233,30 +420,46 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// customMetricName is the AWS pattern for custom metric names.
-var customMetricName = regexp.MustCompile(`^[a-zA-Z0-9:_-]{1,128}$`)
-
 // ValidCustomMetricName reports whether name is a valid custom metric name:
 // 1 to 128 characters of [a-zA-Z0-9:_-], not starting with "aws:".
 func ValidCustomMetricName(name string) bool {
-	return customMetricName.MatchString(name) && !strings.HasPrefix(name, "aws:")
+	return validCustomMetricName(name)
+}
+
+func validCustomMetricName[T ~string | ~[]byte](name T) bool {
+	if len(name) == 0 || len(name) > 128 || (len(name) >= 4 && string(name[:4]) == "aws:") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == ':', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func (d *decoder) customMetrics() error {
 	if err := d.expect(kindMap); err != nil {
 		return err
 	}
+	d.next = 0
 	if err := d.r.openMap(); err != nil {
 		return d.malformed(err)
 	}
 	d.rep.CustomMetrics = map[string]CustomValue{}
 	for {
-		key, ok, err := d.r.nextKey()
+		key, next, ok, err := d.r.nextKey()
+		d.next = next
 		if err != nil {
 			return d.malformed(err)
 		}
 		if !ok {
 			return nil
+		}
+		if !validCustomMetricName(key) {
+			return d.invalidAt(truncate(string(key), 64), "is not a valid custom metric name (1 to 128 of a-z A-Z 0-9 : _ -, not starting with aws:)")
 		}
 		if err := d.customMetric(string(key)); err != nil {
 			return err
@@ -267,13 +470,10 @@ func (d *decoder) customMetrics() error {
 func (d *decoder) customMetric(name string) error {
 	d.path = append(d.path, pathSeg{key: name})
 	defer func() { d.path = d.path[:len(d.path)-1] }()
-	if !ValidCustomMetricName(name) {
-		return d.invalid("is not a valid custom metric name (1 to 128 of a-z A-Z 0-9 : _ -, not starting with aws:)")
-	}
 	if _, dup := d.rep.CustomMetrics[name]; dup {
 		return d.invalid("given twice")
 	}
-	if k, err := d.r.peek(); err != nil {
+	if k, err := d.peek(); err != nil {
 		return d.malformed(err)
 	} else if k != kindList {
 		return d.invalid("must be a list holding one value map, like [{\"number\": 1}], got %s", k)
@@ -298,7 +498,7 @@ func (d *decoder) customValue(v *CustomValue) error {
 	types := [...]CustomMetricType{CustomNumber, CustomNumberList, CustomStringList, CustomIPList}
 	seen, err := d.fields(customFields, func(i int) error {
 		if v.Type != "" {
-			return d.invalid("a value map holds one of number, number_list, string_list, ip_list; this one also has %s", v.Type.reportKey())
+			return d.invalid("is given with %s; a value map holds exactly one of number, number_list, string_list or ip_list", v.Type.reportKey())
 		}
 		v.Type = types[i]
 		return d.customContent(v)
@@ -316,29 +516,41 @@ func (d *decoder) customContent(v *CustomValue) error {
 		v.Number, err = d.finite()
 		return err
 	case CustomNumberList:
-		v.Numbers = []float64{}
-		return d.list(func(int) error {
+		n, err := d.openList(minNumberBytes, 0)
+		if err != nil {
+			return err
+		}
+		v.Numbers = make([]float64, 0, n)
+		return d.items(func(int) error {
 			f, err := d.finite()
 			v.Numbers = append(v.Numbers, f)
 			return err
 		})
 	case CustomStringList:
-		v.Strings = []string{}
-		return d.list(func(int) error {
+		n, err := d.openList(minStringBytes, 0)
+		if err != nil {
+			return err
+		}
+		v.Strings = make([]string, 0, n)
+		return d.items(func(int) error {
 			s, err := d.str()
 			v.Strings = append(v.Strings, s)
 			return err
 		})
 	default:
-		v.IPs = []netip.Addr{}
-		return d.list(func(int) error {
-			s, err := d.str()
+		n, err := d.openList(minIPBytes, 0)
+		if err != nil {
+			return err
+		}
+		v.IPs = make([]netip.Addr, 0, n)
+		return d.items(func(int) error {
+			b, err := d.text()
 			if err != nil {
 				return err
 			}
-			ip, perr := netip.ParseAddr(s)
+			ip, perr := parseAddr(b)
 			if perr != nil {
-				return d.invalid("must be an IPv4 or IPv6 address, got %q", truncate(s, 64))
+				return d.invalid("must be an IPv4 or IPv6 address, got %q", truncate(string(b), 64))
 			}
 			v.IPs = append(v.IPs, ip)
 			return nil

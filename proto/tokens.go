@@ -1,7 +1,9 @@
 package proto
 
 import (
+	"encoding/binary"
 	"errors"
+	"math"
 	"strconv"
 )
 
@@ -53,11 +55,36 @@ type number struct {
 func (n number) String() string {
 	switch {
 	case n.isFloat:
-		return strconv.FormatFloat(n.f, 'g', -1, 64)
+		return formatFloat(n.f)
 	case n.neg:
 		return "-" + strconv.FormatUint(n.mag, 10)
 	}
 	return strconv.FormatUint(n.mag, 10)
+}
+
+// formatFloat writes f in plain decimals when that stays short
+// ("1530304554.5"), else with an exponent ("1.8446744073709552e+19").
+func formatFloat(f float64) string {
+	if a := math.Abs(f); a == 0 || (a >= 1e-6 && a < 1e15) {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// isASCII reports whether b holds only ASCII bytes, so needs no further
+// UTF-8 check.
+func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	var or byte
+	for _, c := range b {
+		or |= c
+	}
+	return or < 0x80
 }
 
 // tokenReader is a pull reader over one encoded document. The schema walker
@@ -68,13 +95,21 @@ type tokenReader interface {
 	// openMap consumes the start of a map.
 	openMap() error
 	// nextKey returns the next key of the open map, or false after
-	// consuming the map's end. The key is valid until the next call.
-	nextKey() ([]byte, bool, error)
+	// consuming the map's end. The key is valid until the next call. next
+	// is the kind of the value that follows the key, or 0 when the reader
+	// cannot tell without an error, which peek then reports.
+	nextKey() (key []byte, next kind, ok bool, err error)
 	// openList consumes the start of a list.
 	openList() error
+	// listLen returns how many items the list just opened declares, capped
+	// at what the bytes left can hold at minItemBytes bytes each, or -1
+	// when the encoding does not say (JSON). Decoders use it to size slices
+	// once; it is a hint, never trusted as the real count.
+	listLen(minItemBytes int) int
 	// nextItem reports whether another item of the open list follows, or
-	// consumes the list's end and returns false.
-	nextItem() (bool, error)
+	// consumes the list's end and returns false. next is the item's kind,
+	// or 0 as for nextKey.
+	nextItem() (next kind, ok bool, err error)
 	// readString consumes a text string; the bytes are valid until the
 	// next call.
 	readString() ([]byte, error)
