@@ -102,14 +102,8 @@ func readStatisticsQuery(r *http.Request) (q statisticsQuery, err error) {
 	if q.metric, err = requiredParam(r, "metricName"); err != nil {
 		return q, err
 	}
-	if q.start, err = timeParam(r, "startTime"); err != nil {
+	if q.start, q.end, err = timeRange(r); err != nil {
 		return q, err
-	}
-	if q.end, err = timeParam(r, "endTime"); err != nil {
-		return q, err
-	}
-	if !q.end.After(q.start) {
-		return q, invalid("endTime: must be after startTime")
 	}
 	if q.period, err = periodParam(r); err != nil {
 		return q, err

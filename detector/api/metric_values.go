@@ -57,14 +57,8 @@ func readMetricValuesQuery(r *http.Request) (metricValuesQuery, error) {
 	if q.metric, err = requiredParam(r, "metricName"); err != nil {
 		return q, err
 	}
-	if q.start, err = timeParam(r, "startTime"); err != nil {
+	if q.start, q.end, err = timeRange(r); err != nil {
 		return q, err
-	}
-	if q.end, err = timeParam(r, "endTime"); err != nil {
-		return q, err
-	}
-	if !q.end.After(q.start) {
-		return q, invalid("endTime: must be after startTime")
 	}
 	if r.URL.Query().Get("dimensionName") != "" {
 		return q, invalid("dimensionName: metric values are kept without dimensions; list them without one")

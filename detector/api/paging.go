@@ -117,3 +117,18 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 	}
 	return time.Time{}, invalid("%s: want epoch seconds (1700000000.5) or RFC 3339 (2023-11-14T22:13:20Z), got %q", name, s)
 }
+
+// timeRange reads the required startTime and endTime of a listing; the end
+// must come after the start.
+func timeRange(r *http.Request) (start, end time.Time, err error) {
+	if start, err = timeParam(r, "startTime"); err != nil {
+		return start, end, err
+	}
+	if end, err = timeParam(r, "endTime"); err != nil {
+		return start, end, err
+	}
+	if !end.After(start) {
+		return start, end, invalid("endTime: must be after startTime")
+	}
+	return start, end, nil
+}

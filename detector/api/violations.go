@@ -129,16 +129,9 @@ func (s *server) listViolationEvents(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	start, err := timeParam(r, "startTime")
+	start, end, err := timeRange(r)
 	if err != nil {
 		return err
-	}
-	end, err := timeParam(r, "endTime")
-	if err != nil {
-		return err
-	}
-	if !end.After(start) {
-		return invalid("endTime: must be after startTime")
 	}
 	f, err := violationFilter(r)
 	if err != nil {
