@@ -156,7 +156,11 @@ func (a *App) start() error {
 	}
 	for _, root := range []string{proto.RootVigil, proto.RootAWS} {
 		if err := a.broker.Subscribe(proto.ReportFilter(root), func(m broker.Message) {
-			a.service.HandleReport(m.Topic, m.Payload, m.Thing)
+			sender := m.Thing
+			if sender == FleetUser {
+				sender = "" // the fleet identity reports for any thing
+			}
+			a.service.HandleReport(m.Topic, m.Payload, sender)
 		}); err != nil {
 			return err
 		}
@@ -196,6 +200,12 @@ func (a *App) MQTTAddr() string { return a.broker.Addr() }
 
 // HTTPAddr is the API's address.
 func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
+
+// Subscribe delivers the messages of the embedded broker that match filter
+// (violation events, for instance) to handler, in-process.
+func (a *App) Subscribe(filter string, handler func(topic string, payload []byte)) error {
+	return a.broker.Subscribe(filter, func(m broker.Message) { handler(m.Topic, m.Payload) })
+}
 
 // Service is the running detector.
 func (a *App) Service() *service.Service { return a.service }

@@ -338,16 +338,15 @@ func (r *cborReader) chunks(major byte, join bool) ([]byte, error) {
 }
 
 func (r *cborReader) readNumber() (number, error) {
-	if r.pos < len(r.data) && r.data[r.pos] <= 0x1b { // the common unsigned integer
-		if ib := r.data[r.pos]; ib < 0x18 {
+	if p := r.pos; p < len(r.data) && r.data[p] <= 0x1b { // the common unsigned integer
+		if ib := r.data[p]; ib < 0x18 {
 			r.pos++
 			return number{mag: uint64(ib)}, nil
 		}
-		if _, arg, _, err := r.head(); err != nil {
-			return number{}, err
-		} else {
-			return number{mag: arg}, nil
+		if n, ok := r.uintArg(p); ok {
+			return number{mag: n}, nil
 		}
+		return number{}, errTruncated
 	}
 	if err := r.skipTags(); err != nil {
 		return number{}, err
@@ -376,6 +375,28 @@ func (r *cborReader) readNumber() (number, error) {
 		return number{isFloat: true, f: math.Float64frombits(arg)}, nil
 	}
 	return number{}, r.syntaxf("expected a number")
+}
+
+// uintArg reads the unsigned integer with a 1, 2, 4 or 8 byte argument at p,
+// whose head is 0x18 to 0x1b; ok is false when the data ends before it.
+func (r *cborReader) uintArg(p int) (n uint64, ok bool) {
+	size := 1 << (r.data[p] - 0x18)
+	b := r.data[p+1:]
+	if len(b) < size {
+		return 0, false
+	}
+	switch size {
+	case 1:
+		n = uint64(b[0])
+	case 2:
+		n = uint64(binary.BigEndian.Uint16(b))
+	case 4:
+		n = uint64(binary.BigEndian.Uint32(b))
+	default:
+		n = binary.BigEndian.Uint64(b)
+	}
+	r.pos = p + 1 + size
+	return n, true
 }
 
 // float16ToFloat64 converts IEEE 754 half precision bits.

@@ -18,11 +18,11 @@ func DecodeCustomMetrics(data []byte) (map[string]CustomValue, error) {
 		return nil, errorf(ReportTooLarge, "custom_metrics", "%d bytes is over the limit of %d bytes", len(data), DefaultMaxReportSize)
 	}
 	d := decoder{r: newJSONReader(data), rep: &Report{}}
-	d.path = append(d.path, pathSeg{key: "custom_metrics"})
+	d.push(pathSeg{index: 2, table: rootTable}) // custom_metrics
 	if err := d.customMetrics(); err != nil {
 		return nil, err
 	}
-	d.path = d.path[:0]
+	d.pop()
 	if err := d.r.finish(); err != nil {
 		return nil, d.malformed(err)
 	}

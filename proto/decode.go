@@ -3,8 +3,6 @@ package proto
 import (
 	"errors"
 	"math"
-	"strconv"
-	"strings"
 )
 
 // DecodeOptions are the limits of a decode. The zero value uses the defaults.
@@ -68,30 +66,20 @@ type reportBlock struct {
 // made for a JSON list, whose length is unknown until its end.
 const blockItems = 8
 
-// pathSeg is one step of the path to the field being read: a key, or a list
-// index. short tells whether the key was spelled short (for an index:
-// whether the list's key was), so that a missing key can be named in the
-// style the device writes.
-type pathSeg struct {
-	key     string
-	index   int
-	isIndex bool
-	short   bool
-}
-
 // decoder walks the report schema over a tokenReader.
 type decoder struct {
-	r     tokenReader
-	owner any // what holds the decoder and its reader, for the pool
-	rep   *Report
-	blk   *reportBlock // nil when decoding a part of a report on its own
-	path  []pathSeg
-	next  kind   // the kind of the next item, when the reader told it; else 0
-	short bool   // the map read last used short keys
-	key   []byte // copy of the unknown key being skipped
-	iface string // the interface name read last, shared when repeated
+	r      tokenReader
+	owner  any // what holds the decoder and its reader, for the pool
+	rep    *Report
+	blk    *reportBlock // nil when decoding a part of a report on its own
+	next   kind         // the kind of the next item, when the reader told it; else 0
+	short  bool         // the map read last used short keys
+	key    []byte       // copy of the unknown key being skipped, or of a refused metric name
+	iface  string       // the interface name read last, shared when repeated
+	metric string       // the name of the custom metric being read
 
-	pathBuf [8]pathSeg
+	steps  [maxSteps]pathSeg // the path to the field being read
+	nsteps int
 }
 
 // block returns the fixed parts of the report being decoded.
@@ -102,45 +90,13 @@ func (d *decoder) block() *reportBlock {
 	return d.blk
 }
 
-func (d *decoder) where() string {
-	if len(d.path) == 0 {
-		return "report"
-	}
-	var b strings.Builder
-	for i, s := range d.path {
-		switch {
-		case s.isIndex:
-			b.WriteByte('[')
-			b.WriteString(strconv.Itoa(s.index))
-			b.WriteByte(']')
-			continue
-		case i > 0:
-			b.WriteByte('.')
-		}
-		if s.key == "" {
-			b.WriteString(`""`)
-		} else {
-			b.WriteString(s.key)
-		}
-	}
-	return b.String()
-}
-
 // inShort reports whether the innermost key on the path is spelled short.
 func (d *decoder) inShort() bool {
-	return len(d.path) > 0 && d.path[len(d.path)-1].short
+	return d.nsteps > 0 && d.steps[d.nsteps-1].short
 }
 
 func (d *decoder) invalid(format string, args ...any) *Error {
 	return errorf(InvalidPayload, d.where(), format, args...)
-}
-
-// invalidAt is invalid for the field key under the current path.
-func (d *decoder) invalidAt(key string, format string, args ...any) *Error {
-	d.path = append(d.path, pathSeg{key: key})
-	err := d.invalid(format, args...)
-	d.path = d.path[:len(d.path)-1]
-	return err
 }
 
 // malformed turns a reader error into an InvalidPayload at the current path.
@@ -199,12 +155,12 @@ type mapState struct {
 	styled  bool   // short is set from a key of this map
 }
 
-// fields reads a map whose known keys are listed in table, calling fn with
+// fields reads a map whose known keys are listed in table t, calling fn with
 // the index of each known key present. Unknown keys are skipped, a null
 // value counts as absent, and a key given twice (in either spelling) is
 // refused. It returns the set of keys present, as a bit mask, and leaves
 // the map's key style in d.short.
-func (d *decoder) fields(table []field, fn func(i int) error) (uint32, error) {
+func (d *decoder) fields(t tableID, fn func(i int) error) (uint32, error) {
 	if err := d.expect(kindMap); err != nil {
 		return 0, err
 	}
@@ -213,6 +169,7 @@ func (d *decoder) fields(table []field, fn func(i int) error) (uint32, error) {
 		return 0, d.malformed(err)
 	}
 	m := mapState{short: d.inShort()}
+	table := tables[t]
 	for {
 		key, next, ok, err := d.r.nextKey()
 		d.next = next
@@ -235,11 +192,7 @@ func (d *decoder) fields(table []field, fn func(i int) error) (uint32, error) {
 			m.short, m.styled = short, true
 		}
 		f := &table[i]
-		name := f.long
-		if short {
-			name = f.short
-		}
-		d.path = append(d.path, pathSeg{key: name, short: short})
+		d.push(pathSeg{index: int32(i), table: t, short: short})
 		bit := uint32(1) << i
 		switch {
 		case m.given&bit != 0:
@@ -257,7 +210,7 @@ func (d *decoder) fields(table []field, fn func(i int) error) (uint32, error) {
 		if short {
 			m.asShort |= bit
 		}
-		d.path = d.path[:len(d.path)-1]
+		d.pop()
 		if err != nil {
 			return m.present, err
 		}
@@ -289,23 +242,19 @@ func (d *decoder) member(i int, m *mapState, fn func(int) error) error {
 	return fn(i)
 }
 
-// require checks that every key of table in mask is present, and names the
-// first one missing in the key style of the map read last.
-func (d *decoder) require(table []field, present, mask uint32) error {
+// require checks that every key of table t in mask is present, and names
+// the first one missing in the key style of the map read last.
+func (d *decoder) require(t tableID, present, mask uint32) error {
 	if present&mask == mask {
 		return nil
 	}
-	return d.missing(table, present, mask)
+	return d.missing(t, present, mask)
 }
 
-func (d *decoder) missing(table []field, present, mask uint32) error {
-	for i, f := range table {
+func (d *decoder) missing(t tableID, present, mask uint32) error {
+	for i := range tables[t] {
 		if bit := uint32(1) << i; mask&bit != 0 && present&bit == 0 {
-			name := f.long
-			if d.short {
-				name = f.short
-			}
-			return d.invalidAt(name, "is required")
+			return d.invalidAt(pathSeg{index: int32(i), table: t, short: d.short}, "is required")
 		}
 	}
 	return nil
@@ -317,9 +266,9 @@ func (d *decoder) skipUnknown(key []byte) error {
 	d.next = 0
 	d.key = append(d.key[:0], key...)
 	if err := d.r.skip(); err != nil {
-		d.path = append(d.path, pathSeg{key: truncate(string(d.key), 64)})
+		d.push(pathSeg{table: stepKey})
 		perr := d.malformed(err)
-		d.path = d.path[:len(d.path)-1]
+		d.pop()
 		return perr
 	}
 	return nil
@@ -354,7 +303,7 @@ func (d *decoder) openList(minItemBytes, guess int) (int, error) {
 // index on the path.
 func (d *decoder) items(fn func(i int) error) error {
 	short := d.inShort()
-	for i := 0; ; i++ {
+	for i := int32(0); ; i++ {
 		next, ok, err := d.r.nextItem()
 		d.next = next
 		if err != nil {
@@ -363,9 +312,9 @@ func (d *decoder) items(fn func(i int) error) error {
 		if !ok {
 			return nil
 		}
-		d.path = append(d.path, pathSeg{index: i, isIndex: true, short: short})
-		err = fn(i)
-		d.path = d.path[:len(d.path)-1]
+		d.push(pathSeg{index: i, table: stepIndex, short: short})
+		err = fn(int(i))
+		d.pop()
 		if err != nil {
 			return err
 		}

@@ -70,14 +70,14 @@ func getDecoder(format Format, data []byte) *decoder {
 	default:
 		return nil
 	}
-	d.path, d.next, d.short = d.pathBuf[:0], 0, false
+	d.nsteps, d.next, d.short = 0, 0, false
 	return d
 }
 
 // putDecoder returns a decoder to its pool, dropping its references to the
 // data and the report.
 func putDecoder(d *decoder) {
-	d.rep, d.blk, d.iface = nil, nil, ""
+	d.rep, d.blk, d.iface, d.metric = nil, nil, "", ""
 	if cap(d.key) > maxKeptBuffer {
 		d.key = nil
 	}

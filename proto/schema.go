@@ -180,7 +180,7 @@ func keyOf(b []byte) (keyID, bool) {
 }
 
 func (d *decoder) root() error {
-	seen, err := d.fields(rootFields, func(i int) error {
+	seen, err := d.fields(rootTable, func(i int) error {
 		switch i {
 		case 0:
 			return d.header()
@@ -194,7 +194,7 @@ func (d *decoder) root() error {
 	if err != nil {
 		return err
 	}
-	if err := d.require(rootFields, seen, 1); err != nil {
+	if err := d.require(rootTable, seen, 1); err != nil {
 		return err
 	}
 	if seen&6 == 0 {
@@ -207,7 +207,7 @@ func (d *decoder) root() error {
 }
 
 func (d *decoder) header() error {
-	seen, err := d.fields(headerFields, func(i int) error {
+	seen, err := d.fields(headerTable, func(i int) error {
 		if i == 0 {
 			id, err := d.unsigned(math.MaxInt64, "a positive integer of at most 2^63-1")
 			if err == nil && id == 0 {
@@ -230,7 +230,7 @@ func (d *decoder) header() error {
 	if err != nil {
 		return err
 	}
-	return d.require(headerFields, seen, 3)
+	return d.require(headerTable, seen, 3)
 }
 
 // version checks a "Major.Minor" version string of major version 1.
@@ -258,7 +258,7 @@ func isDigits(s string) bool {
 }
 
 func (d *decoder) metrics(m *Metrics) error {
-	_, err := d.fields(metricsFields, func(i int) error {
+	_, err := d.fields(metricsTable, func(i int) error {
 		b := d.block()
 		switch i {
 		case 0:
@@ -291,7 +291,7 @@ const (
 )
 
 func (d *decoder) portList(p *PortList, total *uint64, room *[blockItems]Port) error {
-	_, err := d.fields(portsFields, func(i int) error {
+	_, err := d.fields(portsTable, func(i int) error {
 		if i == 1 {
 			var err error
 			p.Total, err = d.count(total)
@@ -305,18 +305,16 @@ func (d *decoder) portList(p *PortList, total *uint64, room *[blockItems]Port) e
 		if n > blockItems {
 			p.Ports = make([]Port, 0, n)
 		}
-		return d.items(func(int) error {
-			var port Port
-			err := d.port(&port)
-			p.Ports = append(p.Ports, port)
-			return err
+		return d.items(func(int) error { // each item is read in place
+			p.Ports = append(p.Ports, Port{})
+			return d.port(&p.Ports[len(p.Ports)-1])
 		})
 	})
 	return err
 }
 
 func (d *decoder) port(p *Port) error {
-	seen, err := d.fields(portFields, func(i int) error {
+	seen, err := d.fields(portTable, func(i int) error {
 		if i == 1 {
 			var err error
 			p.Interface, err = d.interfaceName()
@@ -332,12 +330,12 @@ func (d *decoder) port(p *Port) error {
 	if err != nil {
 		return err
 	}
-	return d.require(portFields, seen, 1)
+	return d.require(portTable, seen, 1)
 }
 
 func (d *decoder) networkStats(s *NetworkStats, slots []uint64) error {
 	targets := [...]**uint64{&s.BytesIn, &s.BytesOut, &s.PacketsIn, &s.PacketsOut}
-	_, err := d.fields(statsFields, func(i int) error {
+	_, err := d.fields(statsTable, func(i int) error {
 		var err error
 		*targets[i], err = d.count(&slots[i])
 		return err
@@ -346,7 +344,7 @@ func (d *decoder) networkStats(s *NetworkStats, slots []uint64) error {
 }
 
 func (d *decoder) tcpConnections(t *TCPConnections) error {
-	_, err := d.fields(tcpFields, func(int) error {
+	_, err := d.fields(tcpTable, func(int) error {
 		t.EstablishedConnections = &d.block().estab
 		return d.established(t.EstablishedConnections)
 	})
@@ -354,7 +352,7 @@ func (d *decoder) tcpConnections(t *TCPConnections) error {
 }
 
 func (d *decoder) established(e *EstablishedConnections) error {
-	_, err := d.fields(estabFields, func(i int) error {
+	_, err := d.fields(estabTable, func(i int) error {
 		if i == 1 {
 			var err error
 			e.Total, err = d.count(&d.block().counts[6])
@@ -368,18 +366,16 @@ func (d *decoder) established(e *EstablishedConnections) error {
 		if n > blockItems {
 			e.Connections = make([]Connection, 0, n)
 		}
-		return d.items(func(int) error {
-			var c Connection
-			err := d.connection(&c)
-			e.Connections = append(e.Connections, c)
-			return err
+		return d.items(func(int) error { // each item is read in place
+			e.Connections = append(e.Connections, Connection{})
+			return d.connection(&e.Connections[len(e.Connections)-1])
 		})
 	})
 	return err
 }
 
 func (d *decoder) connection(c *Connection) error {
-	seen, err := d.fields(connFields, func(i int) error {
+	seen, err := d.fields(connTable, func(i int) error {
 		switch i {
 		case 0:
 			return d.remoteAddr(c)
@@ -396,7 +392,7 @@ func (d *decoder) connection(c *Connection) error {
 	if err != nil {
 		return err
 	}
-	return d.require(connFields, seen, 1)
+	return d.require(connTable, seen, 1)
 }
 
 func (d *decoder) remoteAddr(c *Connection) error {
@@ -459,7 +455,8 @@ func (d *decoder) customMetrics() error {
 			return nil
 		}
 		if !validCustomMetricName(key) {
-			return d.invalidAt(truncate(string(key), 64), "is not a valid custom metric name (1 to 128 of a-z A-Z 0-9 : _ -, not starting with aws:)")
+			d.key = append(d.key[:0], key...)
+			return d.invalidAt(pathSeg{table: stepKey}, "is not a valid custom metric name (1 to 128 of a-z A-Z 0-9 : _ -, not starting with aws:)")
 		}
 		if err := d.customMetric(string(key)); err != nil {
 			return err
@@ -468,8 +465,9 @@ func (d *decoder) customMetrics() error {
 }
 
 func (d *decoder) customMetric(name string) error {
-	d.path = append(d.path, pathSeg{key: name})
-	defer func() { d.path = d.path[:len(d.path)-1] }()
+	d.metric = name
+	d.push(pathSeg{table: stepMetric})
+	defer d.pop()
 	if _, dup := d.rep.CustomMetrics[name]; dup {
 		return d.invalid("given twice")
 	}
@@ -496,7 +494,7 @@ func (d *decoder) customMetric(name string) error {
 
 func (d *decoder) customValue(v *CustomValue) error {
 	types := [...]CustomMetricType{CustomNumber, CustomNumberList, CustomStringList, CustomIPList}
-	seen, err := d.fields(customFields, func(i int) error {
+	seen, err := d.fields(customTable, func(i int) error {
 		if v.Type != "" {
 			return d.invalid("is given with %s; a value map holds exactly one of number, number_list, string_list or ip_list", v.Type.reportKey())
 		}

@@ -72,19 +72,24 @@ func formatFloat(f float64) string {
 }
 
 // isASCII reports whether b holds only ASCII bytes, so needs no further
-// UTF-8 check.
+// UTF-8 check. It reads words, the last one overlapping the one before, so
+// that the short strings of a report take a load or two.
 func isASCII(b []byte) bool {
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
-			return false
+	const high = 0x8080808080808080
+	n := len(b)
+	switch {
+	case n >= 8:
+		var or uint64
+		for i := 0; i < n-8; i += 8 {
+			or |= binary.LittleEndian.Uint64(b[i:])
 		}
-		b = b[8:]
+		return (or|binary.LittleEndian.Uint64(b[n-8:]))&high == 0
+	case n >= 4:
+		return (binary.LittleEndian.Uint32(b)|binary.LittleEndian.Uint32(b[n-4:]))&0x80808080 == 0
+	case n > 0:
+		return (b[0]|b[n/2]|b[n-1])&0x80 == 0
 	}
-	var or byte
-	for _, c := range b {
-		or |= c
-	}
-	return or < 0x80
+	return true
 }
 
 // tokenReader is a pull reader over one encoded document. The schema walker
