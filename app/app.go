@@ -1,6 +1,8 @@
 // Package app wires `vigil serve` together: the store, the registry, the
-// embedded broker, the detector service and the HTTP API, in one process.
-// Tests start it in-process; cmd/vigil starts it from flags.
+// embedded broker, the detector service and the HTTP API, in one process;
+// and `vigil detect`, the same without the broker, fed by a client of an
+// external one (StartSidecar). Tests start it in-process; cmd/vigil starts
+// it from flags.
 package app
 
 import (
@@ -23,6 +25,7 @@ import (
 	"github.com/vigil-iot/vigil/detector/api"
 	"github.com/vigil-iot/vigil/detector/fleetstats"
 	"github.com/vigil-iot/vigil/detector/history"
+	"github.com/vigil-iot/vigil/detector/mqttclient"
 	"github.com/vigil-iot/vigil/detector/registry"
 	"github.com/vigil-iot/vigil/detector/service"
 	"github.com/vigil-iot/vigil/detector/store"
@@ -75,6 +78,7 @@ type App struct {
 	log     zerolog.Logger
 	db      *store.DB
 	broker  *broker.Broker
+	client  *mqttclient.Client // in sidecar mode, feeds the detector instead of broker
 	service *service.Service
 	history *history.History
 	fleet   *fleetstats.Aggregator
@@ -118,15 +122,7 @@ func withDefaults(o Options) Options {
 }
 
 func (a *App) start() error {
-	if err := os.MkdirAll(a.opts.DataDir, 0o750); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
-	}
-	db, err := store.Open(filepath.Join(a.opts.DataDir, "store"), store.Options{Logger: a.log})
-	if err != nil {
-		return err
-	}
-	a.db = db
-	reg, err := registry.Load(db)
+	reg, err := a.openStore()
 	if err != nil {
 		return err
 	}
@@ -138,19 +134,7 @@ func (a *App) start() error {
 	if err != nil {
 		return err
 	}
-	a.history = history.New(db, history.Options{Retention: a.opts.Retention, Logger: a.log.With().Str("component", "history").Logger()})
-	a.fleet, err = fleetstats.New(db, fleetstats.Options{Retention: a.opts.Retention, Logger: a.log.With().Str("component", "fleetstats").Logger()})
-	if err != nil {
-		return err
-	}
-	promReg := prometheus.NewRegistry()
-	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a.service, err = service.New(service.Options{
-		DB: db, Registry: reg, Publisher: a.broker, Logger: a.log, Now: a.opts.Now, ReportTime: a.opts.ReportTime,
-		MaxReportSize: a.opts.MaxReportSize, MinInterval: a.opts.MinInterval, LenientReportID: a.opts.LenientReportID,
-		SilenceTimeout: a.opts.SilenceTimeout, MinPopulation: a.opts.MinPopulation, Retention: a.opts.Retention, Registerer: promReg,
-		History: a.history, FleetStats: a.fleet,
-	})
+	promReg, err := a.newService(reg, a.broker)
 	if err != nil {
 		return err
 	}
@@ -165,16 +149,54 @@ func (a *App) start() error {
 			return err
 		}
 	}
+	a.runService()
+	if err := a.broker.Start(); err != nil {
+		return err
+	}
+	return a.startHTTP(promReg)
+}
+
+// openStore opens the store in the data directory and loads the registry.
+func (a *App) openStore() (*registry.Registry, error) {
+	if err := os.MkdirAll(a.opts.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	db, err := store.Open(filepath.Join(a.opts.DataDir, "store"), store.Options{Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	a.db = db
+	return registry.Load(db)
+}
+
+// newService builds the history, the fleet statistics and the detector
+// service publishing through pub, and returns the metrics' registry.
+func (a *App) newService(reg *registry.Registry, pub service.Publisher) (*prometheus.Registry, error) {
+	a.history = history.New(a.db, history.Options{Retention: a.opts.Retention, Logger: a.log.With().Str("component", "history").Logger()})
+	var err error
+	a.fleet, err = fleetstats.New(a.db, fleetstats.Options{Retention: a.opts.Retention, Logger: a.log.With().Str("component", "fleetstats").Logger()})
+	if err != nil {
+		return nil, err
+	}
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.service, err = service.New(service.Options{
+		DB: a.db, Registry: reg, Publisher: pub, Logger: a.log, Now: a.opts.Now, ReportTime: a.opts.ReportTime,
+		MaxReportSize: a.opts.MaxReportSize, MinInterval: a.opts.MinInterval, LenientReportID: a.opts.LenientReportID,
+		SilenceTimeout: a.opts.SilenceTimeout, MinPopulation: a.opts.MinPopulation, Retention: a.opts.Retention, Registerer: promReg,
+		History: a.history, FleetStats: a.fleet,
+	})
+	return promReg, err
+}
+
+// runService starts the detector's loop.
+func (a *App) runService() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	go func() {
 		defer close(a.done)
 		a.errs <- a.service.Run(ctx)
 	}()
-	if err := a.broker.Start(); err != nil {
-		return err
-	}
-	return a.startHTTP(promReg)
 }
 
 func (a *App) startHTTP(gatherer prometheus.Gatherer) error {
@@ -191,12 +213,18 @@ func (a *App) startHTTP(gatherer prometheus.Gatherer) error {
 			a.errs <- fmt.Errorf("serve HTTP: %w", err)
 		}
 	}()
-	a.log.Info().Str("mqtt", a.broker.Addr()).Str("http", "http://"+ln.Addr().String()).Str("data", a.opts.DataDir).Msg("vigil serving")
+	a.log.Info().Str("mqtt", a.MQTTAddr()).Str("http", "http://"+ln.Addr().String()).Str("data", a.opts.DataDir).Msg("vigil serving")
 	return nil
 }
 
-// MQTTAddr is the broker's TCP address.
-func (a *App) MQTTAddr() string { return a.broker.Addr() }
+// MQTTAddr is the embedded broker's TCP address, or in sidecar mode the
+// external broker's URL.
+func (a *App) MQTTAddr() string {
+	if a.broker == nil {
+		return a.sidecarBroker()
+	}
+	return a.broker.Addr()
+}
 
 // HTTPAddr is the API's address.
 func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
@@ -204,6 +232,9 @@ func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
 // Subscribe delivers the messages of the embedded broker that match filter
 // (violation events, for instance) to handler, in-process.
 func (a *App) Subscribe(filter string, handler func(topic string, payload []byte)) error {
+	if a.broker == nil {
+		return errNoEmbeddedBroker
+	}
 	return a.broker.Subscribe(filter, func(m broker.Message) { handler(m.Topic, m.Payload) })
 }
 
@@ -240,9 +271,15 @@ func (a *App) closeParts() error {
 	if a.broker != nil {
 		errs = append(errs, a.broker.Close())
 	}
+	if a.client != nil {
+		errs = append(errs, a.drainClient()) // the detector answers what it has before it stops
+	}
 	if a.cancel != nil {
 		a.cancel()
 		<-a.done
+	}
+	if a.client != nil {
+		errs = append(errs, a.client.Close())
 	}
 	if a.db != nil {
 		errs = append(errs, a.db.Close())

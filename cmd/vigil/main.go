@@ -56,6 +56,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().String("log-format", "console", "log format: console or json")
 	root.AddCommand(newServeCmd())
+	root.AddCommand(newDetectCmd())
 	root.AddCommand(newDemoCmd())
 	root.AddCommand(newSimCmd())
 	for _, c := range adminCommands() {
