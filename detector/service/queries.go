@@ -115,8 +115,38 @@ func (s *Service) verification(id string, cache map[string]verification) verific
 	return v
 }
 
-// violationExists reports whether a violation id was ever raised (within
-// retention).
+// expireViolations forgets the violations that started before cutoff and
+// are no longer active: their index entry and their verification state go
+// with their events.
+func (s *Service) expireViolations(cutoff time.Time) error {
+	var old []string
+	err := s.db.Scan(store.Violations, "", func(id string, data []byte) error {
+		var idx violationIndex
+		if err := json.Unmarshal(data, &idx); err != nil {
+			return err
+		}
+		if idx.Start < cutoff.UnixMilli() {
+			old = append(old, id)
+		}
+		return nil
+	})
+	if err != nil || len(old) == 0 {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.db.NewBatch()
+	for _, id := range old {
+		if s.active[id] == nil {
+			b.Delete(store.Violations, id)
+			b.Delete(store.Verification, id)
+		}
+	}
+	return s.db.Commit(b)
+}
+
+// violationExists reports whether a violation id was raised within the
+// retention (or is still active).
 func (s *Service) violationExists(id string) bool {
 	var idx violationIndex
 	return s.db.Get(store.Violations, id, &idx) == nil

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -197,4 +198,28 @@ func TestRetention(t *testing.T) {
 	}
 	e.clock.Add(3 * time.Hour)
 	eventually(t, "retention to delete the event", func() bool { return list() == 0 })
+}
+
+// TestRetentionForgetsEndedViolations checks that the records of an ended
+// violation (its index and verification state) go with its events, while an
+// active one is kept whatever its age.
+func TestRetentionForgetsEndedViolations(t *testing.T) {
+	e := newEnv(t, func(o *service.Options) { o.Retention = time.Hour })
+	e.profile("p", registry.AllThings, portsBehavior("ports", 3, 1, 1))
+	e.report("door-1", portsReport(1, 5))
+	e.report("door-2", portsReport(1, 5))
+	ended := e.events("p", "door-1", 1)[0].ViolationID
+	active := e.events("p", "door-2", 1)[0].ViolationID
+	e.report("door-1", portsReport(2, 3))
+	e.events("p", "door-1", 2)
+	if err := e.svc.PutVerificationState(ended, proto.TruePositive, "seen"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(3 * time.Hour)
+	eventually(t, "retention to forget the ended violation", func() bool {
+		return errors.Is(e.svc.PutVerificationState(ended, proto.FalsePositive, ""), registry.ErrNotFound)
+	})
+	if err := e.svc.PutVerificationState(active, proto.BenignPositive, "still in force"); err != nil {
+		t.Fatalf("the active violation was forgotten: %v", err)
+	}
 }

@@ -529,6 +529,9 @@ func (s *Service) tick() {
 		if err := s.db.DeleteEventsBefore(now.Add(-s.opts.Retention)); err != nil {
 			s.log.Error().Err(err).Msg("retention")
 		}
+		if err := s.expireViolations(now.Add(-s.opts.Retention)); err != nil {
+			s.log.Error().Err(err).Msg("retention of violation records")
+		}
 	}
 	s.tickRetained(now, gc)
 	s.metrics.storeBytes.Set(float64(s.db.SizeBytes()))
