@@ -1,18 +1,37 @@
 package proto
 
-import "net/netip"
+import (
+	"errors"
+	"net/netip"
+	"unsafe"
+)
+
+// errBadAddr is the error of parseAddrPort and parseAddr. netip's own error
+// is not passed on: it holds the text, which here is the caller's bytes.
+var errBadAddr = errors.New("invalid IP address")
+
+// bytesString views b as a string for netip, which keeps no part of it in
+// what it returns (a zone is interned as a copy); only its error would, and
+// that is dropped. Copying the bytes to a string would cost an allocation.
+func bytesString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
 
 // parseAddrPort reads "ip:port" exactly as netip.ParseAddrPort does. The
 // common form, an IPv4 address, is read from the bytes; passing them to
 // netip as a string would cost an allocation, since netip's errors keep
-// the string. Anything else goes to netip.
+// the string. Anything else goes to netip, over the same bytes.
 func parseAddrPort(b []byte) (netip.AddrPort, error) {
 	if ip, n, ok := parseIPv4Prefix(b); ok && n < len(b) && b[n] == ':' {
 		if port, ok := parsePort(b[n+1:]); ok {
 			return netip.AddrPortFrom(ip, port), nil
 		}
 	}
-	return netip.ParseAddrPort(string(b))
+	ap, err := netip.ParseAddrPort(bytesString(b))
+	if err != nil {
+		return netip.AddrPort{}, errBadAddr
+	}
+	return ap, nil
 }
 
 // parseAddr reads an IP address exactly as netip.ParseAddr does, reading an
@@ -21,7 +40,11 @@ func parseAddr(b []byte) (netip.Addr, error) {
 	if ip, n, ok := parseIPv4Prefix(b); ok && n == len(b) {
 		return ip, nil
 	}
-	return netip.ParseAddr(string(b))
+	ip, err := netip.ParseAddr(bytesString(b))
+	if err != nil {
+		return netip.Addr{}, errBadAddr
+	}
+	return ip, nil
 }
 
 // parseIPv4Prefix reads a dotted-quad IPv4 address at the start of b, in

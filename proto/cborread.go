@@ -217,6 +217,35 @@ func (r *cborReader) nextKey() ([]byte, kind, bool, error) {
 			}
 		}
 	}
+	return r.nextKeySlow()
+}
+
+// nextField is nextKey that also identifies the key as keyOf does. A short
+// text key that spells a known key is ASCII, so only other keys are checked
+// for it.
+func (r *cborReader) nextField() (key []byte, id keyID, short bool, next kind, ok bool, err error) {
+	ok, err = r.more()
+	if !ok || err != nil {
+		return nil, 0, false, 0, false, err
+	}
+	if p := r.pos; p < len(r.data) {
+		if n := int(r.data[p]) - 0x60; uint(n) < 24 && n < len(r.data)-p-1 {
+			key = r.data[p+1 : p+1+n]
+			if id, short = keyOf(key); id != keyUnknown || isASCII(key) {
+				r.pos = p + 1 + n
+				return key, id, short, cborKinds[r.data[r.pos]], true, nil
+			}
+		}
+	}
+	key, next, ok, err = r.nextKeySlow()
+	if ok {
+		id, short = keyOf(key)
+	}
+	return key, id, short, next, ok, err
+}
+
+// nextKeySlow reads a key of the open map, after more, in any form.
+func (r *cborReader) nextKeySlow() ([]byte, kind, bool, error) {
 	k, err := r.peek()
 	if err != nil {
 		return nil, 0, false, err

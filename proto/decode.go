@@ -69,7 +69,8 @@ const blockItems = 8
 // decoder walks the report schema over a tokenReader.
 type decoder struct {
 	r      tokenReader
-	owner  any // what holds the decoder and its reader, for the pool
+	cbor   *cborReader // r, when it is a CBOR reader, for the key fast path
+	owner  any         // what holds the decoder and its reader, for the pool
 	rep    *Report
 	blk    *reportBlock // nil when decoding a part of a report on its own
 	next   kind         // the kind of the next item, when the reader told it; else 0
@@ -165,13 +166,30 @@ func (d *decoder) fields(t tableID, fn func(i int) error) (uint32, error) {
 		return 0, err
 	}
 	d.next = 0
-	if err := d.r.openMap(); err != nil {
+	var err error
+	if d.cbor != nil {
+		err = d.cbor.openMap()
+	} else {
+		err = d.r.openMap()
+	}
+	if err != nil {
 		return 0, d.malformed(err)
 	}
 	m := mapState{short: d.inShort()}
 	table := tables[t]
 	for {
-		key, next, ok, err := d.r.nextKey()
+		var (
+			key       []byte
+			id        keyID // a known key, if table[keyIndex[id]] is it
+			short, ok bool
+			next      kind
+			err       error
+		)
+		if d.cbor != nil {
+			key, id, short, next, ok, err = d.cbor.nextField()
+		} else if key, next, ok, err = d.r.nextKey(); ok {
+			id, short = keyOf(key)
+		}
 		d.next = next
 		if err != nil {
 			return m.present, d.malformed(err)
@@ -180,7 +198,6 @@ func (d *decoder) fields(t tableID, fn func(i int) error) (uint32, error) {
 			d.short = m.short
 			return m.present, nil
 		}
-		id, short := keyOf(key) // a known key, if table[keyIndex[id]] is it
 		i := int(keyIndex[id])
 		if i >= len(table) || table[i].id != id {
 			if err := d.skipUnknown(key); err != nil {
@@ -290,7 +307,13 @@ func (d *decoder) openList(minItemBytes, guess int) (int, error) {
 		return 0, err
 	}
 	d.next = 0
-	if err := d.r.openList(); err != nil {
+	var err error
+	if d.cbor != nil {
+		err = d.cbor.openList()
+	} else {
+		err = d.r.openList()
+	}
+	if err != nil {
 		return 0, d.malformed(err)
 	}
 	if n := d.r.listLen(minItemBytes); n >= 0 {
@@ -304,7 +327,16 @@ func (d *decoder) openList(minItemBytes, guess int) (int, error) {
 func (d *decoder) items(fn func(i int) error) error {
 	short := d.inShort()
 	for i := int32(0); ; i++ {
-		next, ok, err := d.r.nextItem()
+		var (
+			next kind
+			ok   bool
+			err  error
+		)
+		if d.cbor != nil {
+			next, ok, err = d.cbor.nextItem()
+		} else {
+			next, ok, err = d.r.nextItem()
+		}
 		d.next = next
 		if err != nil {
 			return d.malformed(err)
@@ -356,7 +388,15 @@ func (d *decoder) unsigned(max uint64, what string) (uint64, error) {
 		}
 	}
 	d.next = 0
-	n, err := d.r.readNumber()
+	var (
+		n   number
+		err error
+	)
+	if d.cbor != nil {
+		n, err = d.cbor.readNumber()
+	} else {
+		n, err = d.r.readNumber()
+	}
 	if err != nil {
 		return 0, d.malformed(err)
 	}
@@ -413,7 +453,15 @@ func (d *decoder) text() ([]byte, error) {
 		return nil, err
 	}
 	d.next = 0
-	b, err := d.r.readString()
+	var (
+		b   []byte
+		err error
+	)
+	if d.cbor != nil {
+		b, err = d.cbor.readString()
+	} else {
+		b, err = d.r.readString()
+	}
 	if err != nil {
 		return nil, d.malformed(err)
 	}

@@ -33,7 +33,7 @@ var (
 	}}
 	cborDecoders = sync.Pool{New: func() any {
 		s := new(cborDecoder)
-		s.r = &s.reader
+		s.r, s.cbor = &s.reader, &s.reader
 		return s
 	}}
 	msgpackDecoders = sync.Pool{New: func() any {

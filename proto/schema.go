@@ -73,11 +73,42 @@ var keyIndex = func() (index [keyIPList + 1]uint8) {
 	return index
 }()
 
+// twoLetterKeys holds the keys spelled with two lower-case letters, by
+// (first-'a')*26 + (second-'a'), for keyOf.
+var twoLetterKeys = func() (t [26 * 26]struct {
+	id    keyID
+	short bool
+}) {
+	for _, table := range [][]field{rootFields, headerFields, metricsFields, portsFields, portFields, statsFields, tcpFields, estabFields, connFields, customFields} {
+		for _, f := range table {
+			for _, sp := range [...]struct {
+				s     string
+				short bool
+			}{{f.long, false}, {f.short, f.short != f.long}} {
+				if len(sp.s) != 2 || sp.s[0]-'a' >= 26 || sp.s[1]-'a' >= 26 {
+					continue
+				}
+				e := &t[int(sp.s[0]-'a')*26+int(sp.s[1]-'a')]
+				e.id, e.short = f.id, sp.short
+			}
+		}
+	}
+	return t
+}()
+
 // keyOf identifies a key, and tells whether it is the short spelling. A
 // switch over constant strings compiles to a few comparisons of lengths and
-// words, much cheaper than comparing with each entry of a table; the tables
-// above and this switch must agree, which a test checks.
+// words, much cheaper than comparing with each entry of a table; a key of
+// two letters is looked up in twoLetterKeys instead. The tables above and
+// this switch must agree, which a test checks.
 func keyOf(b []byte) (keyID, bool) {
+	if len(b) == 2 { // most short keys: one load from a table
+		if i, j := b[0]-'a', b[1]-'a'; i < 26 && j < 26 {
+			k := twoLetterKeys[int(i)*26+int(j)]
+			return k.id, k.short
+		}
+		return keyUnknown, false
+	}
 	switch string(b) {
 	case "header":
 		return keyHeader, false
@@ -101,20 +132,12 @@ func keyOf(b []byte) (keyID, bool) {
 		return keyVersion, true
 	case "listening_tcp_ports":
 		return keyTCPPorts, false
-	case "tp":
-		return keyTCPPorts, true
 	case "listening_udp_ports":
 		return keyUDPPorts, false
-	case "up":
-		return keyUDPPorts, true
 	case "network_stats":
 		return keyNetworkStats, false
-	case "ns":
-		return keyNetworkStats, true
 	case "tcp_connections":
 		return keyTCPConnections, false
-	case "tc":
-		return keyTCPConnections, true
 	case "ports":
 		return keyPorts, false
 	case "pts":
@@ -125,48 +148,28 @@ func keyOf(b []byte) (keyID, bool) {
 		return keyTotal, true
 	case "port":
 		return keyPort, false
-	case "pt":
-		return keyPort, true
 	case "interface":
 		return keyInterface, false
-	case "if":
-		return keyInterface, true
 	case "bytes_in":
 		return keyBytesIn, false
-	case "bi":
-		return keyBytesIn, true
 	case "bytes_out":
 		return keyBytesOut, false
-	case "bo":
-		return keyBytesOut, true
 	case "packets_in":
 		return keyPacketsIn, false
-	case "pi":
-		return keyPacketsIn, true
 	case "packets_out":
 		return keyPacketsOut, false
-	case "po":
-		return keyPacketsOut, true
 	case "established_connections":
 		return keyEstablished, false
-	case "ec":
-		return keyEstablished, true
 	case "connections":
 		return keyConnections, false
-	case "cs":
-		return keyConnections, true
 	case "remote_addr":
 		return keyRemoteAddr, false
 	case "rad":
 		return keyRemoteAddr, true
 	case "local_port":
 		return keyLocalPort, false
-	case "lp":
-		return keyLocalPort, true
 	case "local_interface":
 		return keyLocalInterface, false
-	case "li":
-		return keyLocalInterface, true
 	case "number":
 		return keyNumber, false
 	case "number_list":
