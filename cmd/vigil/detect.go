@@ -1,10 +1,6 @@
 package main
 
 import (
-	"errors"
-	"os/signal"
-	"syscall"
-
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-iot/vigil/app"
@@ -51,18 +47,10 @@ func runDetect(cmd *cobra.Command, _ []string) error {
 			return usageErrorf("--%s configures the embedded broker of vigil serve; vigil detect connects to --broker", name)
 		}
 	}
-	if err := applyConfig(cmd); err != nil {
-		return err
-	}
-	log, err := newLogger(cmd)
+	opts, err := configuredServer(cmd)
 	if err != nil {
 		return err
 	}
-	opts, err := serverOptions(cmd)
-	if err != nil {
-		return err
-	}
-	opts.Logger = log
 	feed, err := feedOptions(cmd)
 	if err != nil {
 		return err
@@ -71,13 +59,7 @@ func runDetect(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	files, _ := cmd.Flags().GetStringArray("profile")
-	if err := applyProfiles(a.Service(), files); err != nil {
-		return errors.Join(err, a.Close())
-	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	return a.Wait(ctx)
+	return runApp(cmd, a)
 }
 
 // feedOptions reads the broker connection flags.

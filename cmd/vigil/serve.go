@@ -70,32 +70,45 @@ func newServeCmd() *cobra.Command {
 			"their reports against the security profiles, and the HTTP API and dashboard. It needs no configuration.",
 		Args: cobraArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyConfig(cmd); err != nil {
-				return err
-			}
-			log, err := newLogger(cmd)
+			opts, err := configuredServer(cmd)
 			if err != nil {
 				return err
 			}
-			opts, err := serverOptions(cmd)
-			if err != nil {
-				return err
-			}
-			opts.Logger = log
 			a, err := app.Start(opts)
 			if err != nil {
 				return err
 			}
-			files, _ := cmd.Flags().GetStringArray("profile")
-			if err := applyProfiles(a.Service(), files); err != nil {
-				return errors.Join(err, a.Close())
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			return a.Wait(ctx)
+			return runApp(cmd, a)
 		},
 	}
 	addServerFlags(cmd)
 	cmd.Flags().StringArray("profile", nil, "security profile file (AWS JSON or YAML) to create or update at start; attached to all things unless it has targets (repeatable)")
 	return cmd
+}
+
+// configuredServer applies the configuration file and environment, then
+// reads the server flags and the logger into app.Options.
+func configuredServer(cmd *cobra.Command) (app.Options, error) {
+	if err := applyConfig(cmd); err != nil {
+		return app.Options{}, err
+	}
+	log, err := newLogger(cmd)
+	if err != nil {
+		return app.Options{}, err
+	}
+	opts, err := serverOptions(cmd)
+	opts.Logger = log
+	return opts, err
+}
+
+// runApp applies the --profile files to a started app and runs it until a
+// signal ends it.
+func runApp(cmd *cobra.Command, a *app.App) error {
+	files, _ := cmd.Flags().GetStringArray("profile")
+	if err := applyProfiles(a.Service(), files); err != nil {
+		return errors.Join(err, a.Close())
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return a.Wait(ctx)
 }
