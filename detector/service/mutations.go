@@ -16,10 +16,9 @@ func (s *Service) change(retarget bool, fn func(b *store.Batch, now time.Time) (
 	s.mu.Lock()
 	now := s.now()
 	b := s.db.NewBatch()
-	pendingBefore := len(s.pending)
 	events, err := fn(b, now)
 	if err != nil {
-		s.pending = s.pending[:pendingBefore]
+		s.staged = nil // messages of a refused change never go out
 		s.mu.Unlock()
 		b.Discard()
 		return err
@@ -31,12 +30,10 @@ func (s *Service) change(retarget bool, fn func(b *store.Batch, now time.Time) (
 	}
 	s.record(b, events)
 	s.saveStates(b)
-	if err = s.db.Commit(b); err != nil {
-		s.pending = s.pending[:pendingBefore] // messages of an uncommitted change never go out
-	}
+	j := &commitJob{batch: b, done: make(chan error, 1)}
+	s.submit(j)
 	s.mu.Unlock()
-	s.flushOutbox()
-	return err
+	return <-j.done
 }
 
 // now is the service clock: the server's, or the latest report time.

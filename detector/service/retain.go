@@ -2,6 +2,7 @@ package service
 
 import (
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-iot/vigil/detector"
@@ -18,7 +19,7 @@ const historyFlushInterval = time.Minute
 type retention struct {
 	history   *history.History
 	fleet     *fleetstats.Aggregator
-	metrics   map[string][]string // profile -> retained metrics, sorted
+	metrics   atomic.Pointer[map[string][]string] // profile -> retained metrics, sorted; replaced whole
 	lastFlush time.Time
 }
 
@@ -29,20 +30,22 @@ func (s *Service) refreshRetained() {
 	for _, p := range s.reg.Profiles() {
 		m[p.Name] = p.RetainedMetrics()
 	}
-	s.retain.metrics = m
+	s.retain.metrics.Store(&m)
 }
 
 // retainDatapoints records an accepted report's datapoints in the history
 // (once per metric, whatever the number of profiles retaining it) and in
-// the fleet summaries of each covering profile that retains them.
+// the fleet summaries of each covering profile that retains them. Called
+// once the report is committed, by the committer.
 func (s *Service) retainDatapoints(now time.Time, thing string, profiles []string, dps []detector.Datapoint) {
 	if s.retain.history == nil && s.retain.fleet == nil {
 		return
 	}
+	retained := *s.retain.metrics.Load()
 	for _, dp := range dps {
 		kept := false
 		for _, p := range profiles {
-			if !slices.Contains(s.retain.metrics[p], dp.Metric) {
+			if !slices.Contains(retained[p], dp.Metric) {
 				continue
 			}
 			kept = true

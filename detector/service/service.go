@@ -82,23 +82,33 @@ type Service struct {
 	ingest  map[string]*ingestState
 	active  map[string]*ActiveRecord
 	outSeq  uint64
-	pending []pendingMessage // committed to the outbox, not yet published
+	staged  []pendingMessage // enqueued for the batch being prepared
 	clock   time.Time        // latest report time, with ReportTime
 	lastGC  time.Time
+	running bool            // Run is running: jobs go to commits
+	commits chan *commitJob // prepared jobs, to the committer
+
+	pendMu  sync.Mutex
+	pending []pendingMessage // committed to the outbox, not yet published; guarded by pendMu
 
 	acceptedCount atomic.Int64
 	// flushMu keeps outbox publishing in order: one flush at a time.
 	flushMu sync.Mutex
-	retain  retention // guarded by mu, except its history and fleet, which lock themselves
+	retain  retention // its metrics are swapped whole; history and fleet lock themselves
 }
 
-// incoming is a decoded report waiting for the engine.
+// incoming is a decoded report waiting for the engine, with what can be
+// made of it without the engine: its datapoints and the reply to send if
+// it is accepted.
 type incoming struct {
 	topic    proto.ReportTopic
 	report   *proto.Report
 	err      error
 	sender   string
 	received time.Time
+	dps      []detector.Datapoint
+	accept   reply
+	acceptOK bool
 }
 
 type pendingMessage struct {
@@ -217,19 +227,37 @@ func (s *Service) HandleReport(topic string, payload []byte, sender string) {
 	if in.err == nil {
 		in.report, in.err = proto.DecodeOptions{MaxSize: s.opts.MaxReportSize}.Decode(t.Format, payload)
 	}
+	if in.err == nil {
+		// Work that needs no engine state is done here, on the publisher's
+		// goroutine, in parallel with the other publishers.
+		in.dps = detector.Datapoints(in.report)
+		in.accept, in.acceptOK = s.makeReply(t, proto.AcceptedReply(t.Thing, in.report.Header.ReportID, received.UnixMilli()))
+		in.accept.accepted = true
+	}
 	s.queue <- in
 }
 
 // Run processes reports and ticks until ctx ends. It first publishes what
 // the outbox still holds and the retained active violations.
 func (s *Service) Run(ctx context.Context) error {
+	finished := make(chan struct{})
+	s.mu.Lock()
+	s.commits = make(chan *commitJob, commitQueueDepth)
+	s.running = true
+	go s.commitLoop(s.commits, finished)
 	s.republish()
+	s.mu.Unlock()
 	ticker := time.NewTicker(tickInterval)
 	defer ticker.Stop()
 	batch := make([]incoming, 0, s.opts.BatchSize)
 	for {
 		select {
 		case <-ctx.Done():
+			s.mu.Lock()
+			s.running = false
+			close(s.commits)
+			s.mu.Unlock()
+			<-finished
 			s.flushHistory()
 			return nil
 		case in := <-s.queue:
@@ -255,23 +283,21 @@ func (s *Service) drain(batch []incoming) []incoming {
 	return batch
 }
 
-// republish sends the outbox left from before a restart and the retained
-// active violations, which an in-memory broker has lost.
+// republish sends the retained active violations, which an in-memory
+// broker has lost, and then the outbox left from before a restart. Called
+// with s.mu held.
 func (s *Service) republish() {
-	s.flushMu.Lock()
-	s.mu.Lock()
 	msgs := make([]outboxEntry, 0, len(s.active))
 	for _, rec := range s.active {
 		msgs = append(msgs, activeMessage(rec))
 	}
-	s.mu.Unlock()
-	for _, m := range msgs {
-		if err := s.opts.Publisher.Publish(m.Topic, m.Payload, m.Retain, m.QoS); err != nil {
-			s.log.Error().Err(err).Str("topic", m.Topic).Msg("republish active violation")
+	s.submit(&commitJob{after: func() {
+		for _, m := range msgs {
+			if err := s.opts.Publisher.Publish(m.Topic, m.Payload, m.Retain, m.QoS); err != nil {
+				s.log.Error().Err(err).Str("topic", m.Topic).Msg("republish active violation")
+			}
 		}
-	}
-	s.flushMu.Unlock()
-	s.flushOutbox()
+	}})
 }
 
 func activeMessage(rec *ActiveRecord) outboxEntry {
@@ -286,44 +312,29 @@ type reply struct {
 	accepted bool
 }
 
-// process runs one batch of reports through the engine and commits it.
+// process runs one batch of reports through the engine and hands the
+// store batch to the committer.
 func (s *Service) process(batch []incoming) {
-	start := time.Now()
+	j := &commitJob{started: time.Now(), reports: len(batch), replies: make([]reply, 0, len(batch)),
+		retained: make([]retainedReport, 0, len(batch))}
 	s.mu.Lock()
-	b := s.db.NewBatch()
-	pendingBefore := len(s.pending)
-	replies := make([]reply, 0, len(batch))
-	accepted := 0
+	j.batch = s.db.NewBatch()
 	for _, in := range batch {
-		if r, ok := s.ingestOne(b, in); ok {
-			replies = append(replies, r)
+		if r, ok := s.ingestOne(j, in); ok {
+			j.replies = append(j.replies, r)
 			if r.accepted {
-				accepted++
+				j.accepted++
 			}
 		}
 	}
-	err := s.db.Commit(b)
-	if err != nil {
-		s.pending = s.pending[:pendingBefore] // messages of an uncommitted batch never go out
-	}
+	s.submit(j)
 	s.mu.Unlock()
-	if err != nil {
-		s.log.Error().Err(err).Int("reports", len(batch)).Msg("store commit failed; replies withheld")
-		return
-	}
-	s.acceptedCount.Add(int64(accepted))
-	for _, r := range replies {
-		if err := s.opts.Publisher.Publish(r.topic.String(), r.payload, false, 0); err != nil {
-			s.log.Warn().Err(err).Str("thing", r.topic.Thing).Msg("reply not sent")
-		}
-	}
-	s.flushOutbox()
-	s.metrics.ingestLatency.Observe(time.Since(start).Seconds() / float64(len(batch)))
 }
 
-// ingestOne checks one report and, if it is accepted, evaluates it. It
-// returns the reply to send.
-func (s *Service) ingestOne(b *store.Batch, in incoming) (reply, bool) {
+// ingestOne checks one report and, if it is accepted, evaluates it into
+// j. It returns the reply to send.
+func (s *Service) ingestOne(j *commitJob, in incoming) (reply, bool) {
+	b := j.batch
 	var id int64
 	if in.report != nil {
 		id = in.report.Header.ReportID
@@ -342,16 +353,12 @@ func (s *Service) ingestOne(b *store.Batch, in incoming) (reply, bool) {
 	st := s.ingest[thing]
 	st.LastReportID, st.LastReport = id, now
 	b.Put(store.Ingest, thing, st)
-	dps := detector.Datapoints(in.report)
 	profiles := s.reg.ProfilesFor(thing)
-	events := s.eng.Observe(now, thing, profiles, dps)
-	s.retainDatapoints(now, thing, profiles, dps)
+	events := s.eng.Observe(now, thing, profiles, in.dps)
+	j.retained = append(j.retained, retainedReport{now: now, thing: thing, profiles: profiles, dps: in.dps})
 	s.record(b, events)
 	s.saveStates(b)
-	s.metrics.accepted.Inc()
-	r, ok := s.makeReply(in.topic, proto.AcceptedReply(thing, id, in.received.UnixMilli()))
-	r.accepted = true
-	return r, ok
+	return in.accept, in.acceptOK
 }
 
 // timeOf is a report's datapoint time.
@@ -459,10 +466,12 @@ func eventSeq(t proto.EventType) uint32 {
 	return 2
 }
 
+// enqueue adds a message to the outbox in the batch being prepared; it is
+// published once the batch is committed. Called with s.mu held.
 func (s *Service) enqueue(b *store.Batch, m outboxEntry) {
 	s.outSeq++
 	b.PutOutbox(s.outSeq, m)
-	s.pending = append(s.pending, pendingMessage{s.outSeq, m})
+	s.staged = append(s.staged, pendingMessage{s.outSeq, m})
 }
 
 // flushOutbox publishes the committed outbox messages in order and removes
@@ -471,10 +480,10 @@ func (s *Service) enqueue(b *store.Batch, m outboxEntry) {
 func (s *Service) flushOutbox() {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
-	s.mu.Lock()
+	s.pendMu.Lock()
 	todo := s.pending
 	s.pending = nil
-	s.mu.Unlock()
+	s.pendMu.Unlock()
 	if len(todo) == 0 {
 		return
 	}
@@ -488,13 +497,15 @@ func (s *Service) flushOutbox() {
 		b.DeleteOutbox(p.seq)
 		sent++
 	}
-	if err := s.db.Commit(b); err != nil {
+	// Not synced: after a crash, a deletion lost only means that a message
+	// is published again, which at-least-once delivery allows.
+	if err := s.db.CommitNoSync(b); err != nil {
 		s.log.Error().Err(err).Msg("outbox cleanup failed; messages may be published again after a restart")
 	}
 	if sent < len(todo) {
-		s.mu.Lock()
+		s.pendMu.Lock()
 		s.pending = append(todo[sent:], s.pending...)
-		s.mu.Unlock()
+		s.pendMu.Unlock()
 	}
 }
 
@@ -511,20 +522,17 @@ func (s *Service) tick() {
 		s.record(b, s.eng.Tick(now))
 		s.saveStates(b)
 	}
-	var err error
-	if !b.Empty() {
-		err = s.db.Commit(b)
-	} else {
-		b.Discard()
-	}
 	gc := !now.IsZero() && now.Sub(s.lastGC) > time.Hour
 	if gc {
 		s.lastGC = now
 	}
+	// The fleet windows close after every report before the tick is
+	// retained: in the committer, in order.
+	s.submit(&commitJob{batch: b, after: func() {
+		s.tickRetained(now, gc)
+		s.metrics.storeBytes.Set(float64(s.db.SizeBytes()))
+	}})
 	s.mu.Unlock()
-	if err != nil {
-		s.log.Error().Err(err).Msg("store commit failed")
-	}
 	if gc {
 		if err := s.db.DeleteEventsBefore(now.Add(-s.opts.Retention)); err != nil {
 			s.log.Error().Err(err).Msg("retention")
@@ -533,9 +541,6 @@ func (s *Service) tick() {
 			s.log.Error().Err(err).Msg("retention of violation records")
 		}
 	}
-	s.tickRetained(now, gc)
-	s.metrics.storeBytes.Set(float64(s.db.SizeBytes()))
-	s.flushOutbox()
 }
 
 // AcceptedReports returns how many reports were accepted since start.
