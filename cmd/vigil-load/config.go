@@ -26,6 +26,8 @@ type config struct {
 	Start     time.Time
 
 	Duration       time.Duration
+	Intervals      int
+	Sample         time.Duration
 	Drain          time.Duration
 	Ready          time.Duration
 	Rate           float64
@@ -51,6 +53,8 @@ func (c config) validate() error {
 		return errors.New("--devices must be positive and --violators within 0..1")
 	case c.Duration <= 0 || c.Drain < 0 || c.Rate < 0:
 		return errors.New("--duration must be positive, --drain and --rate not negative")
+	case c.Intervals < 0 || c.Sample < 0:
+		return errors.New("--intervals and --sample must not be negative")
 	case c.Connections <= 0 || c.Window <= 0 || c.Workers <= 0 || c.MaxOutstanding <= 0:
 		return errors.New("--connections, --window, --workers and --max-outstanding must be positive")
 	}

@@ -73,6 +73,10 @@ func runLoad(ctx context.Context, c config, s *stream, pub *sim.MQTTPublisher, c
 		return result{}, err
 	}
 	start := time.Now()
+	var samples *sampler
+	if c.Sample > 0 {
+		samples = startSampling(ctx, c, start, func() int64 { return pub.Counts().Published }, count)
+	}
 	intervals, pubErr := publish(ctx, c, s, pub, count, lat, start)
 	flushErr := pub.Flush()
 	published := pub.Counts().Published
@@ -89,6 +93,9 @@ func runLoad(ctx context.Context, c config, s *stream, pub *sim.MQTTPublisher, c
 		r.PerSecond = float64(delivered) / r.Seconds
 	}
 	r.addCPU(c.Processes, before, after, end.Sub(start))
+	if samples != nil {
+		r.Samples = samples.finish()
+	}
 	if lat != nil {
 		r.addLatency(lat)
 	}
@@ -113,8 +120,8 @@ func waitDelivered(ctx context.Context, count counter, published int64, drain ti
 	}
 }
 
-// publish sends the stream until the duration has passed and returns the
-// number of intervals begun. Worker w sends devices w, w+workers, ...,
+// publish sends the stream until the duration has passed or the given
+// number of intervals is sent, and returns the number of intervals begun. Worker w sends devices w, w+workers, ...,
 // interval after interval, so each device's reports go out in order.
 func publish(ctx context.Context, c config, s *stream, pub *sim.MQTTPublisher, count counter, lat *latencies, start time.Time) (int, error) {
 	deadline := start.Add(c.Duration)
@@ -125,7 +132,7 @@ func publish(ctx context.Context, c config, s *stream, pub *sim.MQTTPublisher, c
 	for w := range c.Workers {
 		wg.Go(func() {
 			g := gate{c: c, count: count, seq: &seq, start: start, deadline: deadline}
-			for k := 0; ; k++ {
+			for k := 0; c.Intervals == 0 || k < c.Intervals; k++ {
 				intervals.Store(max(intervals.Load(), int64(k+1)))
 				for i := w; i < len(s.topics); i += c.Workers {
 					if !g.open(ctx) {

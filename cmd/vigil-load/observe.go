@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +15,7 @@ import (
 )
 
 // scrapeInterval is the time between two reads of the server's metrics.
-const scrapeInterval = 25 * time.Millisecond
+const scrapeInterval = 100 * time.Millisecond
 
 // deliveries counts the reports delivered so far and when the count last
 // grew.
@@ -68,24 +64,7 @@ func countAccepted(ctx context.Context, url string) (*deliveries, error) {
 
 // scrapeAccepted reads vigil_reports_accepted_total from a metrics page.
 func scrapeAccepted(ctx context.Context, url string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("read metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "vigil_reports_accepted_total "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return int64(f), err
-		}
-	}
-	return 0, fmt.Errorf("%s has no vigil_reports_accepted_total", url)
+	return scrapeGauge(ctx, url, "vigil_reports_accepted_total")
 }
 
 // countSubscribed counts the reports a QoS 1 subscriber of every report

@@ -34,6 +34,7 @@ type result struct {
 	P99ms          float64      `json:"p99ms,omitempty"`
 	Processes      []procResult `json:"processes"`
 	DriverCPU      float64      `json:"driverCpuPercent"`
+	Samples        []sample     `json:"samples,omitempty"`
 	Error          string       `json:"error,omitempty"`
 }
 
@@ -124,7 +125,13 @@ func printTable(w io.Writer, args []string) error {
 	for _, r := range rs {
 		fmt.Fprintln(w, r.row())
 	}
-	return printRatios(w, rs, *base)
+	if err := printRatios(w, rs, *base); err != nil {
+		return err
+	}
+	for _, r := range rs {
+		printSamples(w, r)
+	}
+	return nil
 }
 
 func (r result) row() string {

@@ -341,8 +341,9 @@ func (s *Service) ingestOne(j *commitJob, in incoming) (reply, bool) {
 	}
 	now := s.timeOf(in)
 	err := in.err
+	var st *ingestState
 	if err == nil {
-		err = s.admit(in, now)
+		st, err = s.admit(in, now)
 	}
 	if err != nil {
 		s.metrics.rejected(err)
@@ -350,7 +351,6 @@ func (s *Service) ingestOne(j *commitJob, in incoming) (reply, bool) {
 		return s.makeReply(in.topic, proto.RejectedReply(in.topic.Thing, id, in.received.UnixMilli(), err))
 	}
 	thing := in.topic.Thing
-	st := s.ingest[thing]
 	st.LastReportID, st.LastReport = id, now
 	b.Put(store.Ingest, thing, st)
 	profiles := s.reg.ProfilesFor(thing)
@@ -373,11 +373,12 @@ func (s *Service) timeOf(in incoming) time.Time {
 	return t
 }
 
-// admit applies the checks that need the thing's history and the registry.
-func (s *Service) admit(in incoming, now time.Time) error {
+// admit applies the checks that need the thing's history and the registry,
+// and returns the thing's ingest state.
+func (s *Service) admit(in incoming, now time.Time) (*ingestState, error) {
 	thing := in.topic.Thing
 	if in.sender != "" && in.sender != thing {
-		return &proto.Error{Code: proto.InvalidThingName, Field: "thingName",
+		return nil, &proto.Error{Code: proto.InvalidThingName, Field: "thingName",
 			Message: fmt.Sprintf("%q may not publish reports for %q", in.sender, thing)}
 	}
 	st := s.ingest[thing]
@@ -387,14 +388,14 @@ func (s *Service) admit(in incoming, now time.Time) error {
 	}
 	id := in.report.Header.ReportID
 	if !s.opts.LenientReportID && id <= st.LastReportID {
-		return &proto.Error{Code: proto.InvalidReportID, Field: "header.report_id",
+		return nil, &proto.Error{Code: proto.InvalidReportID, Field: "header.report_id",
 			Message: fmt.Sprintf("%d is not greater than the last accepted report id %d", id, st.LastReportID)}
 	}
 	if s.opts.MinInterval > 0 && !st.LastReport.IsZero() && now.Sub(st.LastReport) < s.opts.MinInterval {
-		return &proto.Error{Code: proto.Throttled, Field: "report",
+		return nil, &proto.Error{Code: proto.Throttled, Field: "report",
 			Message: fmt.Sprintf("sent %v after the previous report; the minimum interval is %v", now.Sub(st.LastReport).Round(time.Millisecond), s.opts.MinInterval)}
 	}
-	return proto.CheckCustomMetrics(in.report, s.reg.CustomMetricType)
+	return st, proto.CheckCustomMetrics(in.report, s.reg.CustomMetricType)
 }
 
 func (s *Service) makeReply(t proto.ReportTopic, r proto.Reply) (reply, bool) {
