@@ -126,10 +126,18 @@ func (a *App) start() error {
 	if err != nil {
 		return err
 	}
+	report := func(m broker.Message) {
+		sender := m.Thing
+		if sender == FleetUser {
+			sender = "" // the fleet identity reports for any thing
+		}
+		a.service.HandleReport(m.Topic, m.Payload, sender)
+	}
 	a.broker, err = broker.New(broker.Options{
 		Addr: a.opts.MQTTAddr, WebSocketAddr: a.opts.WebSocketAddr, AllowAnonymous: a.opts.AllowAnonymous,
 		Auth: authenticator{reg: reg, operator: a.opts.OperatorPassword, fleet: a.opts.FleetPassword}, Logger: a.log.With().Str("component", "broker").Logger(),
 		MaxPacketSize: max(a.opts.MaxReportSize*2, broker.DefaultMaxPacketSize),
+		Reports:       report,
 	})
 	if err != nil {
 		return err
@@ -139,13 +147,8 @@ func (a *App) start() error {
 		return err
 	}
 	for _, root := range []string{proto.RootVigil, proto.RootAWS} {
-		if err := a.broker.Subscribe(proto.ReportFilter(root), func(m broker.Message) {
-			sender := m.Thing
-			if sender == FleetUser {
-				sender = "" // the fleet identity reports for any thing
-			}
-			a.service.HandleReport(m.Topic, m.Payload, sender)
-		}); err != nil {
+		// Reports come through Options.Reports; wills on report topics here.
+		if err := a.broker.Subscribe(proto.ReportFilter(root), report); err != nil {
 			return err
 		}
 	}

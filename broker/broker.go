@@ -44,6 +44,14 @@ type Options struct {
 	// DefaultMaxPacketSize when 0. A client that sends a larger one is
 	// disconnected.
 	MaxPacketSize int
+	// Reports, when set, takes every report a client may publish, on the
+	// publishing client's goroutine before its acknowledgement, in place of
+	// the topic's subscribers: reports are the detector's alone, so no
+	// client receives another's reports, or its own, and a report costs
+	// no lookup in the topic index. It may block to apply backpressure,
+	// but not for ever, or Close waits for it. Will messages on report
+	// topics still go to the topic's subscribers.
+	Reports func(m Message)
 }
 
 // Broker is Vigil's embedded MQTT broker.
@@ -100,7 +108,7 @@ func New(opts Options) (*Broker, error) {
 		InlineClient: true,
 		Logger:       newSlogLogger(log),
 	})
-	h := &hook{identifier: identifier{auth: opts.Auth, allowAnonymous: opts.AllowAnonymous}, log: log}
+	h := &hook{identifier: identifier{auth: opts.Auth, allowAnonymous: opts.AllowAnonymous}, log: log, reports: opts.Reports}
 	if err := server.AddHook(h, nil); err != nil {
 		return nil, fmt.Errorf("broker: add hook: %w", err)
 	}

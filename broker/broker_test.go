@@ -400,6 +400,42 @@ func TestInlineSubscribeGetsReport(t *testing.T) {
 	}
 }
 
+// TestReportsHandler checks that, with Options.Reports, reports go to the
+// handler alone: with their publisher's identity, acknowledged, and to no
+// subscriber, not even their own device; refused publishes never reach it.
+func TestReportsHandler(t *testing.T) {
+	got := make(chan broker.Message, 16)
+	b := start(t, broker.Options{Auth: testAuth(t), Reports: func(m broker.Message) { got <- m }})
+	inline := subscribe(t, b, proto.ReportFilter(proto.RootVigil))
+	pc := mustDial(t, b, deviceD1)
+	_, echo := subscribeTCP(t, pc, "$vigil/things/d1/defender/metrics/#")
+	own := proto.ReportTopic{Root: proto.RootVigil, Thing: "d1", Format: proto.JSON}.String()
+	other := proto.ReportTopic{Root: proto.RootVigil, Thing: "d2", Format: proto.JSON}.String()
+	done(t, pc.Publish(own, 1, false, `{"header":{}}`))
+	done(t, pc.Publish(other, 1, false, `{"header":{}}`)) // not its own: refused
+	barrier(t, pc)
+	want := broker.Message{Topic: own, Payload: []byte(`{"header":{}}`), ClientID: "d1", Thing: "d1", QoS: 1}
+	select {
+	case m := <-got:
+		if !equal(m, want) {
+			t.Fatalf("handler got %+v, want %+v", m, want)
+		}
+	default:
+		t.Fatal("the handler got no report")
+	}
+	if len(got) != 0 {
+		t.Errorf("the handler got a refused report: %+v", <-got)
+	}
+	if ms := inline.take(); len(ms) != 0 {
+		t.Errorf("an inline subscriber got %+v", ms)
+	}
+	select {
+	case m := <-echo:
+		t.Errorf("the device got a report back on %s", m.Topic())
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
 func TestInlinePublishReachesDevice(t *testing.T) {
 	b := start(t, broker.Options{Auth: testAuth(t)})
 	pc := mustDial(t, b, deviceD1)

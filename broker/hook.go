@@ -17,6 +17,7 @@ type hook struct {
 	log      zerolog.Logger
 	stats    statsTable
 	sessions sync.Map // client id -> *session
+	reports  func(m Message)
 }
 
 var _ mqtt.Hook = (*hook)(nil)
@@ -97,12 +98,20 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		h.deny(cl, s, pk.TopicName, "publish")
 		return pk, packets.CodeSuccessIgnore
 	}
+	if h.reports != nil {
+		// Handed over here, the report skips the topic index: it is
+		// acknowledged and delivered to no subscriber.
+		h.reports(Message{Topic: pk.TopicName, Payload: pk.Payload, ClientID: cl.ID, Thing: s.Thing, QoS: pk.FixedHeader.Qos})
+		return pk, packets.CodeSuccessIgnore
+	}
 	pk.FixedHeader.Retain = false
 	return pk, nil
 }
 
 // OnWill clears the retain flag of a will, as OnPublish does for a publish.
-// Its topic was checked when the client connected.
+// Its topic was checked when the client connected. A will is routed to
+// the topic's subscribers even when Options.Reports is set, since it may
+// be delayed, or cancelled by the client's return.
 func (h *hook) OnWill(_ *mqtt.Client, will mqtt.Will) (mqtt.Will, error) {
 	will.Retain = false
 	return will, nil
