@@ -61,12 +61,17 @@
 // from the broker itself, to any topic; a retained message is delivered to
 // subscribers that arrive later, and an empty retained payload deletes it.
 //
+// With Options.Reports, the reports clients publish go to that handler from
+// the publish hook, before their acknowledgement and in place of any
+// subscriber: no client then receives reports, not even its own, and a
+// report costs no lookup in the topic index. `vigil serve` runs this way.
+//
 // # Caveats
 //
 // mochi drops messages, even at QoS 1, for a TCP subscriber whose outbound
 // queue is full (8192 packets): one slow wildcard subscriber over TCP loses
-// data under load. The detector therefore subscribes through the inline
-// client, which drops nothing.
+// data under load. The detector therefore takes reports in the broker's
+// own process (Options.Reports, or the inline client), which drops nothing.
 //
 // Counters live in memory, for the life of the broker, and names the
 // Authenticator does not know are not counted (except anonymous devices that
