@@ -26,7 +26,7 @@ const webhookSecret = "acceptance-test-secret"
 
 // The states of the webhook receiver.
 const (
-	receiverUp     = iota
+	receiverUp      = iota
 	receiverFailing // answers 503
 	receiverClosed  // refuses connections
 )
