@@ -25,6 +25,10 @@ const (
 	DefaultMaxAge        = 14 * 24 * time.Hour
 	DefaultWorkers       = 4
 	DefaultShutdownGrace = 2 * time.Second
+	// recoveryFailures is how many failures in a row mean that a receiver
+	// was down, not that it refused one delivery: when one then succeeds,
+	// the deliveries held back by their own backoff go at once.
+	recoveryFailures = 2
 	// dropLogInterval spaces the warnings about dropped deliveries of one
 	// profile.
 	dropLogInterval = time.Minute
@@ -313,6 +317,9 @@ func (d *Dispatcher) finish(r result, stopping bool) {
 		l.pop()
 		t.size--
 		d.dels = append(d.dels, e.seq)
+		if t.failures >= recoveryFailures {
+			d.recovered(t)
+		}
 		t.failures, t.blocked = 0, time.Time{}
 	case stopping && errors.Is(r.err, context.Canceled):
 	default:
@@ -320,6 +327,19 @@ func (d *Dispatcher) finish(r result, stopping bool) {
 	}
 	t.settle(l)
 	d.gauge(t)
+}
+
+// recovered makes every queued delivery of a target that was down due at
+// once, rather than at the end of its own backoff: the receiver is back.
+func (d *Dispatcher) recovered(t *target) {
+	now := d.opts.Clock.Now()
+	for _, l := range t.idle {
+		if h := l.head(); h.NextAttempt.After(now) {
+			h.NextAttempt = now
+		}
+	}
+	heap.Init(&t.idle)
+	d.log.Info().Str("profile", t.profile).Int("failures", t.failures).Int("pending", t.size).Msg("webhook receiver back")
 }
 
 // failed schedules the next attempt at e and holds back its target.

@@ -421,3 +421,42 @@ func (f *fixture) metric(name, label string) float64 { return f.values(name)[lab
 
 // series counts the series of a metric.
 func (f *fixture) series(name string) int { return len(f.values(name)) }
+
+// TestRecoveryMakesQueueDue: once a receiver that was down takes a
+// delivery, the deliveries that were waiting out their own backoff are due
+// at once; after a single refusal (a receiver that refuses one delivery,
+// not one that is down), they keep their backoff.
+func TestRecoveryMakesQueueDue(t *testing.T) {
+	for _, tt := range []struct {
+		failures int
+		wantDue  bool
+	}{{1, false}, {2, true}, {7, true}} {
+		t.Run(fmt.Sprint(tt.failures), func(t *testing.T) {
+			f := newFixture(t, nil)
+			f.open()
+			f.stage("p", []string{"a", "b", "c"}, 1)
+			if err := f.d.load(); err != nil {
+				t.Fatal(err)
+			}
+			tg := f.d.targets["p"]
+			now := f.clock.Now()
+			for _, thing := range []string{"b", "c"} {
+				e := tg.lanes[thing].head()
+				e.Attempts, e.NextAttempt = 9, now.Add(4*time.Minute)
+			}
+			a := tg.lanes["a"]
+			f.d.start(context.Background(), tg, a, Webhook{URL: "http://127.0.0.1:1/unused"}, now)
+			<-f.d.results // the real attempt fails; the test decides the outcome below
+			tg.failures = tt.failures
+			f.d.finish(result{target: tg, lane: a}, false)
+			for _, thing := range []string{"b", "c"} {
+				if due := !tg.lanes[thing].head().due().After(now); due != tt.wantDue {
+					t.Errorf("after %d failures and a success, %s due now: %v, want %v", tt.failures, thing, due, tt.wantDue)
+				}
+			}
+			if next := tg.idle[0].head(); next.Thing != "b" {
+				t.Errorf("next lane %s, want b, queued before c", next.Thing)
+			}
+		})
+	}
+}

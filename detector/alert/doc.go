@@ -31,7 +31,9 @@
 //   - A receiver that fails is presumed down: the profile's webhook then
 //     gets one delivery at a time, after its own backoff, until one
 //     succeeds, so that a fleet's worth of queued events does not hammer a
-//     receiver that is coming back.
+//     receiver that is coming back. When one succeeds after two or more
+//     failures in a row, the receiver is back: every queued delivery is
+//     due at once, whatever its own backoff said.
 //   - Delivery is at least once: a receiver dedupes by the key. A
 //     duplicate is sent only when an answer is lost (a timeout after the
 //     receiver took the event, or a crash between delivering and noting it).

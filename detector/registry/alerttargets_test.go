@@ -1,10 +1,12 @@
 package registry_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/vigil-iot/vigil/detector/registry"
+	"github.com/vigil-iot/vigil/detector/store"
 )
 
 // TestValidateAlertTargets names the field at fault for each bad alert
@@ -63,4 +65,47 @@ func TestValidateWebhookListsEveryProblem(t *testing.T) {
 	if len(problems) != 2 || problems[0].Field != "alertTargets.WEBHOOK.url" || problems[1].Field != "alertTargets.WEBHOOK.secret" {
 		t.Fatalf("problems %v, want the url and the secret", problems)
 	}
+}
+
+// FuzzValidateAlertTargets checks that whatever alert targets are accepted
+// can be used as they are: a webhook URL that is http or https with a host,
+// a secret to sign with, and a topic without wildcards outside the $ topics.
+func FuzzValidateAlertTargets(f *testing.F) {
+	for _, seed := range [][3]string{
+		{"https://example.com/hook", "sixteen-byte-key", "alerts/a"},
+		{"http://[::1]:8080/x?y=z", "s", "$SYS/x"},
+		{"https://user:pw@host/p#frag", "", "a/+/b"},
+		{"//host/path", "0123456789abcdef", "\xff"},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	db, err := store.Open(f.TempDir(), store.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer db.Close()
+	reg, err := registry.Load(db)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, rawURL, secret, topic string) {
+		p := registry.Profile{Name: "p", AlertTargets: map[string]registry.AlertTarget{
+			"WEBHOOK": {URL: rawURL, Secret: secret}, "MQTT": {Topic: topic}}}
+		bad := map[string]bool{}
+		for _, pr := range reg.ValidateProfile(p) {
+			bad[pr.Field] = true
+		}
+		if !bad["alertTargets.WEBHOOK.url"] {
+			u, err := url.Parse(rawURL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+				t.Errorf("accepted webhook URL %q", rawURL)
+			}
+		}
+		if !bad["alertTargets.WEBHOOK.secret"] && len(secret) < registry.MinWebhookSecret {
+			t.Errorf("accepted secret of %d bytes", len(secret))
+		}
+		if !bad["alertTargets.MQTT.topic"] && (topic == "" || strings.ContainsAny(topic, "+#\x00") || topic[0] == '$') {
+			t.Errorf("accepted topic %q", topic)
+		}
+	})
 }
