@@ -133,3 +133,15 @@ func TestPostErrorsHideTokens(t *testing.T) {
 		t.Fatalf("error %q: want one naming the path without the token", fmt.Sprint(a.err))
 	}
 }
+
+// TestPostVerifiesTLS refuses a receiver whose certificate the system does
+// not trust.
+func TestPostVerifiesTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	e := &entry{record: record{Key: "k", Payload: []byte(`{}`)}}
+	a := post(context.Background(), NewClient(time.Second), Webhook{URL: srv.URL, Secret: "s"}, e, time.Now())
+	if a.err == nil || !strings.Contains(a.err.Error(), "certificate") {
+		t.Fatalf("post to a self-signed receiver: %v, want a certificate error", a.err)
+	}
+}
