@@ -170,12 +170,18 @@ func portsReport(t *testing.T, at time.Time, n int) []byte {
 
 // TestWebhookSurvivesOutageAndRestart is the delivery guarantee end to
 // end: the receiver answers 503, then refuses connections, for more than
-// ten simulated minutes; Vigil is restarted in between, with deliveries
+// ten simulated minutes (and, again, an hour); Vigil is restarted in between, with deliveries
 // queued and more events raised while the receiver is still down. Every
 // event then arrives, once per idempotency key, signed, in order per thing.
 // The clock is simulated so that the real delivery loop runs through the
 // backoff in seconds.
 func TestWebhookSurvivesOutageAndRestart(t *testing.T) {
+	for _, outage := range []time.Duration{10 * time.Minute, time.Hour} {
+		t.Run(outage.String(), func(t *testing.T) { testWebhookOutage(t, outage) })
+	}
+}
+
+func testWebhookOutage(t *testing.T, outage time.Duration) {
 	clock := fakeclock.New(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	dir := t.TempDir()
 	rcv := newWebhookReceiver(t)
@@ -220,7 +226,7 @@ func TestWebhookSurvivesOutageAndRestart(t *testing.T) {
 	a = startApp()
 	round(a, 12)
 	round(a, 2)
-	waitUntil(t, "ten simulated minutes of outage", 20*time.Second, func() bool { return clock.Now().Sub(downAt) > 10*time.Minute })
+	waitUntil(t, outage.String()+" of simulated outage", 20*time.Second, func() bool { return clock.Now().Sub(downAt) > outage })
 	rcv.reopen()
 	waitUntil(t, "12 events delivered", 20*time.Second, func() bool { return len(rcv.delivered()) == 12 })
 
@@ -229,7 +235,14 @@ func TestWebhookSurvivesOutageAndRestart(t *testing.T) {
 		t.Fatalf("violation records: %d (%v), want 12", len(events), err)
 	}
 	checkDeliveries(t, rcv, events)
-	t.Logf("outage of %v simulated, %d requests in all", clock.Now().Sub(downAt).Round(time.Second), len(rcv.requests()))
+	// After the restart, the receiver only refused connections: the failed
+	// attempts the metrics count are those.
+	refused := metricValue(t, a, `vigil_alert_webhook_attempts_total{result="failed"}`)
+	if refused == 0 {
+		t.Errorf("no failed attempt after the restart; the closed receiver was not exercised")
+	}
+	t.Logf("outage of %v simulated; %d requests received, %v connections refused after the restart",
+		clock.Now().Sub(downAt).Round(time.Second), len(rcv.requests()), refused)
 }
 
 // checkDeliveries checks that every event arrived exactly once per key,
@@ -274,4 +287,26 @@ func checkDeliveries(t *testing.T, rcv *webhookReceiver, events []service.EventR
 	if failed == 0 || retried == 0 {
 		t.Errorf("%d deliveries answered 503 and %d delivered after retries; the outage was not exercised", failed, retried)
 	}
+}
+
+// metricValue reads one series from the app's /metrics.
+func metricValue(t *testing.T, a *App, series string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + a.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", series, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s in /metrics", series)
+	return 0
 }
