@@ -123,12 +123,12 @@ func TestPostErrorsHideTokens(t *testing.T) {
 	}))
 	url := srv.URL
 	e := &entry{record: record{Key: "k", Payload: []byte(`{}`)}}
-	a := post(context.Background(), NewClient(10 * time.Second), Webhook{URL: url + "/hook?token=hunter2"}, e, time.Now())
+	a := post(context.Background(), NewClient(10*time.Second), Webhook{URL: url + "/hook?token=hunter2"}, e, time.Now())
 	if a.err == nil || !strings.Contains(a.err.Error(), "503") || a.wait != 7*time.Second {
 		t.Fatalf("got %v, wait %v; want a 503 error and a 7 s wait", a.err, a.wait)
 	}
 	srv.Close()
-	a = post(context.Background(), NewClient(10 * time.Second), Webhook{URL: url + "/hook?token=hunter2"}, e, time.Now())
+	a = post(context.Background(), NewClient(10*time.Second), Webhook{URL: url + "/hook?token=hunter2"}, e, time.Now())
 	if a.err == nil || strings.Contains(a.err.Error(), "hunter2") || !strings.Contains(a.err.Error(), "/hook") {
 		t.Fatalf("error %q: want one naming the path without the token", fmt.Sprint(a.err))
 	}
@@ -140,7 +140,7 @@ func TestPostVerifiesTLS(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
 	e := &entry{record: record{Key: "k", Payload: []byte(`{}`)}}
-	a := post(context.Background(), NewClient(10 * time.Second), Webhook{URL: srv.URL, Secret: "s"}, e, time.Now())
+	a := post(context.Background(), NewClient(10*time.Second), Webhook{URL: srv.URL, Secret: "s"}, e, time.Now())
 	if a.err == nil || !strings.Contains(a.err.Error(), "certificate") {
 		t.Fatalf("post to a self-signed receiver: %v, want a certificate error", a.err)
 	}
