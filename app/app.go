@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vigil-iot/vigil/broker"
+	"github.com/vigil-iot/vigil/detector/alert"
 	"github.com/vigil-iot/vigil/detector/api"
 	"github.com/vigil-iot/vigil/detector/fleetstats"
 	"github.com/vigil-iot/vigil/detector/history"
@@ -70,6 +71,8 @@ type Options struct {
 	Logger        zerolog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// AlertClock times the webhook retries; nil means the system clock.
+	AlertClock alert.Clock
 }
 
 // App is a running `vigil serve`.
@@ -80,6 +83,7 @@ type App struct {
 	broker  *broker.Broker
 	client  *mqttclient.Client // in sidecar mode, feeds the detector instead of broker
 	service *service.Service
+	alerts  *alert.Dispatcher
 	history *history.History
 	fleet   *fleetstats.Aggregator
 	http    *http.Server
@@ -88,6 +92,8 @@ type App struct {
 	done    chan struct{}
 	errs    chan error
 	once    sync.Once
+	// alertsDone is closed when the webhook dispatcher has stopped.
+	alertsDone chan struct{}
 }
 
 // Start opens the store, starts the broker, the detector and the HTTP API,
@@ -183,11 +189,14 @@ func (a *App) newService(reg *registry.Registry, pub service.Publisher) (*promet
 	}
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := a.newAlerts(reg, promReg); err != nil {
+		return nil, err
+	}
 	a.service, err = service.New(service.Options{
 		DB: a.db, Registry: reg, Publisher: pub, Logger: a.log, Now: a.opts.Now, ReportTime: a.opts.ReportTime,
 		MaxReportSize: a.opts.MaxReportSize, MinInterval: a.opts.MinInterval, LenientReportID: a.opts.LenientReportID,
 		SilenceTimeout: a.opts.SilenceTimeout, MinPopulation: a.opts.MinPopulation, Retention: a.opts.Retention, Registerer: promReg,
-		History: a.history, FleetStats: a.fleet,
+		History: a.history, FleetStats: a.fleet, Alerts: a.alerts,
 	})
 	return promReg, err
 }
@@ -196,6 +205,7 @@ func (a *App) newService(reg *registry.Registry, pub service.Publisher) (*promet
 func (a *App) runService() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	a.runAlerts(ctx)
 	go func() {
 		defer close(a.done)
 		a.errs <- a.service.Run(ctx)
@@ -280,6 +290,7 @@ func (a *App) closeParts() error {
 	if a.cancel != nil {
 		a.cancel()
 		<-a.done
+		a.waitAlerts()
 	}
 	if a.client != nil {
 		errs = append(errs, a.client.Close())

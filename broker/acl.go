@@ -29,11 +29,11 @@ func (s *session) canRead(filter string) bool {
 	filter = unshare(filter)
 	switch s.Role {
 	case RoleDevice:
-		return inReportTree(filter, s.Thing) || s.anonymous && isViolationFilter(filter)
+		return inReportTree(filter, s.Thing) || s.anonymous && (isViolationFilter(filter) || isAlertFilter(filter))
 	case RoleFleet:
 		return inReportTree(filter, "")
 	case RoleOperator:
-		return isViolationFilter(filter) || isBelow(filter, sysRoot)
+		return isViolationFilter(filter) || isBelow(filter, sysRoot) || isAlertFilter(filter)
 	}
 	return false
 }

@@ -35,13 +35,16 @@
 // subscribes only to filters that stay below
 // {$vigil|$aws}/things/{thing}/defender/metrics/, where its replies come
 // ("+" and "#" included). An anonymous device may also read the violation
-// topics, so that a demo works with mosquitto_sub.
+// and alert topics, so that a demo works with mosquitto_sub.
 //
 // A fleet identity (a simulator, a gateway) publishes reports for any thing,
 // and subscribes below {$vigil|$aws}/things/{thing or +}/defender/metrics/.
 //
 // An operator publishes nothing, and subscribes to $vigil/violations,
-// $vigil/active-violations and $SYS, and anything below them.
+// $vigil/active-violations and $SYS, and anything below them, and to the
+// alert topics of security profiles: any filter whose first level is a
+// plain name (not $..., + or #). Only the broker itself publishes outside
+// the $ topics, since clients publish nothing but reports.
 //
 // Nobody but the broker itself publishes a reply (/accepted, /rejected) or
 // under $vigil/violations or $vigil/active-violations. A shared

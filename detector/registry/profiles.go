@@ -3,7 +3,6 @@ package registry
 import (
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"time"
 
@@ -71,16 +70,13 @@ func checkAlertTarget(typ string, t AlertTarget) []detector.Problem {
 		return []detector.Problem{{Field: field + sub, Message: msg}}
 	}
 	switch typ {
-	case "MQTT":
-		if err := checkPublishTopic(t.Topic); err != nil {
+	case AlertMQTT:
+		if err := checkAlertTopic(t.Topic); err != nil {
 			return bad(".topic", err.Error())
 		}
-	case "WEBHOOK":
-		u, err := url.Parse(t.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return bad(".url", fmt.Sprintf("must be an http:// or https:// URL, got %q", t.URL))
-		}
-	case "SNS":
+	case AlertWebhook:
+		return checkWebhook(field, t)
+	case AlertSNS:
 		if t.AlertTargetArn == "" || t.RoleArn == "" {
 			return bad("", "needs alertTargetArn and roleArn")
 		}

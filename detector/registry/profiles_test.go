@@ -122,7 +122,7 @@ func TestCreateProfile(t *testing.T) {
 		{"unknown metric to retain, v1", registry.Profile{Name: "x", AdditionalMetricsToRetain: []string{"nope"}}, registry.ErrInvalid},
 		{"no behaviors", registry.Profile{Name: "empty"}, nil},
 		{"every alert target", registry.Profile{Name: "alerts", AlertTargets: map[string]registry.AlertTarget{
-			"MQTT": {Topic: "alerts/a"}, "WEBHOOK": {URL: "https://example.com/hook"}, "SNS": {AlertTargetArn: "a", RoleArn: "r"}}}, nil},
+			"MQTT": {Topic: "alerts/a"}, "WEBHOOK": {URL: "https://example.com/hook", Secret: "sixteen-byte-key"}, "SNS": {AlertTargetArn: "a", RoleArn: "r"}}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,9 +167,9 @@ func TestProfilePatch(t *testing.T) {
 		{"description", registry.ProfilePatch{Description: ptr("second")}, func(p *registry.Profile) { p.Description = "second" }},
 		{"behaviors", registry.ProfilePatch{Behaviors: &newBehaviors}, func(p *registry.Profile) { p.Behaviors = newBehaviors }},
 		{"delete behaviors", registry.ProfilePatch{DeleteBehaviors: true}, func(p *registry.Profile) { p.Behaviors = []proto.Behavior{} }},
-		{"alert targets", registry.ProfilePatch{AlertTargets: &map[string]registry.AlertTarget{"WEBHOOK": {URL: "http://h/x"}}},
+		{"alert targets", registry.ProfilePatch{AlertTargets: &map[string]registry.AlertTarget{"WEBHOOK": {URL: "http://h/x", Secret: "sixteen-byte-key"}}},
 			func(p *registry.Profile) {
-				p.AlertTargets = map[string]registry.AlertTarget{"WEBHOOK": {URL: "http://h/x"}}
+				p.AlertTargets = map[string]registry.AlertTarget{"WEBHOOK": {URL: "http://h/x", Secret: "sixteen-byte-key"}}
 			}},
 		{"delete alert targets", registry.ProfilePatch{DeleteAlertTargets: true}, func(p *registry.Profile) { p.AlertTargets = nil }},
 		{"metrics to retain", registry.ProfilePatch{AdditionalMetricsToRetain: &[]string{"aws:all-packets-in"}},

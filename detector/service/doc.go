@@ -17,6 +17,11 @@
 //     published after the commit and removed from the outbox once published.
 //     After a restart, what is left in the outbox is published first, and the
 //     retained active-violation messages are published again from the store.
+//   - Events also go to their profile's alert targets, in the same commit:
+//     the extra MQTT topic through the outbox above, the webhook through
+//     Options.Alerts (package alert), keyed by DeliveryKey. Events of a
+//     behavior with suppressAlerts go to neither, and are recorded and
+//     published on the event topic like any other.
 //   - A report is rejected, with a reason on its reply topic, when it cannot
 //     be decoded or validated (proto's codes), when its report id is not
 //     greater than the thing's last accepted one (InvalidReportId, unless

@@ -66,6 +66,8 @@ type Options struct {
 	// FleetStats keeps the per-window fleet summaries of the retained
 	// numeric metrics; nil keeps none.
 	FleetStats *fleetstats.Aggregator
+	// Alerts takes the deliveries to profiles' webhooks; nil sends none.
+	Alerts AlertOutbox
 }
 
 // Service is the running detector.
@@ -76,6 +78,7 @@ type Service struct {
 	log     zerolog.Logger
 	queue   chan incoming
 	metrics *serviceMetrics
+	alerts  *alertMetrics
 
 	mu      sync.Mutex // guards everything below: the engine and its mirrors
 	eng     *detector.Engine
@@ -138,6 +141,7 @@ func New(opts Options) (*Service, error) {
 		metrics: newServiceMetrics(opts.Registerer),
 		retain:  retention{history: opts.History, fleet: opts.FleetStats},
 	}
+	s.alerts = newAlertMetrics(opts.Registerer)
 	s.eng = detector.New(detector.Options{SilenceTimeout: opts.SilenceTimeout, MinPopulation: opts.MinPopulation, Lookup: opts.Registry.MetricLookup})
 	if err := s.load(); err != nil {
 		return nil, err
@@ -450,6 +454,7 @@ func (s *Service) record(b *store.Batch, events []detector.Event) {
 		b.PutEvent(ev.Time, pe.ViolationID, eventSeq(ev.Type), EventRecord{ViolationEvent: pe, Suppressed: ev.Suppressed})
 		payload, _ := json.Marshal(pe) // plain data: always encodes
 		s.enqueue(b, outboxEntry{Topic: proto.ViolationTopic(ev.Profile, ev.Thing), Payload: payload, QoS: 1})
+		s.alert(b, ev, payload)
 		s.log.Info().Str("thing", ev.Thing).Str("profile", ev.Profile).Str("behavior", ev.Behavior.Name).
 			Str("event", string(ev.Type)).Str("violation", ev.ViolationID).Msg("violation")
 	}
@@ -479,6 +484,7 @@ func (s *Service) enqueue(b *store.Batch, m outboxEntry) {
 // the published ones from the store. A failed publish stays for the next
 // flush.
 func (s *Service) flushOutbox() {
+	s.alertsCommitted()
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	s.pendMu.Lock()

@@ -1,8 +1,8 @@
 // Package store is Vigil's embedded database, on Pebble: registry records
 // (things, groups, memberships, custom metrics, profiles, targets), the
-// engine's per-thing state, violations and their events, and the outbox of
-// messages still to publish. It is the only package that imports the
-// database.
+// engine's per-thing state, violations and their events, the outbox of
+// messages still to publish, and the alert deliveries still to make. It is
+// the only package that imports the database.
 //
 // # Semantics
 //
