@@ -136,14 +136,15 @@ func checkTruth(t *testing.T, truth *bytes.Buffer, events []sim.Incident) {
 // wall second, after a replay of one: the paced part takes about 0.1 s of
 // wall time, and no report goes out before its time.
 func TestRunPaced(t *testing.T) {
-	o := quiet(sim.Options{Devices: 20, Start: t0, Replay: time.Hour, Duration: 2 * time.Hour, Speed: 36000, ProgressInterval: -1})
+	// At 3600x, the 12 live intervals take 1 s of wall time, 83 ms each.
+	o := quiet(sim.Options{Devices: 20, Start: t0, Replay: time.Hour, Duration: 2 * time.Hour, Speed: 3600, ProgressInterval: -1})
 	f := newFleet(t, o)
 	rec := &paced{start: time.Now(), liveFrom: t0.Add(time.Hour), speed: o.Speed}
 	if err := f.Run(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}
-	if elapsed := time.Since(rec.start); elapsed < 90*time.Millisecond || elapsed > 5*time.Second {
-		t.Errorf("ran for %v, want about 100ms", elapsed)
+	if elapsed := time.Since(rec.start); elapsed < 900*time.Millisecond || elapsed > 10*time.Second {
+		t.Errorf("ran for %v, want about 1s", elapsed)
 	}
 	if rec.early > 0 {
 		t.Errorf("%d reports went out before their time", rec.early)
@@ -179,7 +180,11 @@ func (p *paced) Publish(topic string, payload []byte) error {
 		p.wall0 = time.Now()
 	}
 	due := p.wall0.Add(time.Duration(float64(at.Sub(p.liveFrom)) / p.speed))
-	if time.Now().Before(due.Add(-2 * time.Millisecond)) {
+	// The recorder's clock starts at the first live report it sees, which
+	// a loaded machine may deliver some milliseconds after the simulator's
+	// clock started: a quarter of an interval is allowed for that. Without
+	// pacing, nearly every report would be early by whole intervals.
+	if time.Now().Before(due.Add(-20 * time.Millisecond)) {
 		p.early++
 	}
 	return nil
