@@ -177,13 +177,16 @@ func (p *paced) Publish(topic string, payload []byte) error {
 		return nil
 	}
 	if p.wall0.IsZero() {
-		p.wall0 = time.Now()
+		// The first live report may come after the start of the live span
+		// (devices report at their own phase): the clock started that much
+		// earlier.
+		p.wall0 = time.Now().Add(-time.Duration(float64(at.Sub(p.liveFrom)) / p.speed))
 	}
 	due := p.wall0.Add(time.Duration(float64(at.Sub(p.liveFrom)) / p.speed))
-	// The recorder's clock starts at the first live report it sees, which
-	// a loaded machine may deliver some milliseconds after the simulator's
-	// clock started: a quarter of an interval is allowed for that. Without
-	// pacing, nearly every report would be early by whole intervals.
+	// The recorder's clock is anchored at the first live report it sees,
+	// which a loaded machine may deliver some milliseconds late: a quarter
+	// of an interval is allowed for that. Without pacing, nearly every
+	// report would be early by whole intervals.
 	if time.Now().Before(due.Add(-20 * time.Millisecond)) {
 		p.early++
 	}
