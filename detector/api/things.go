@@ -208,6 +208,7 @@ func (s *server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := s.svc.SetThingPassword(r.PathValue("name"), *body.Password); err != nil {
 		return err
 	}
+	s.disconnect(r.PathValue("name")) // the old password no longer admits it
 	writeJSON(w, http.StatusOK, empty{})
 	return nil
 }
