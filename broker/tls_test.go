@@ -66,7 +66,11 @@ func startTLS(t *testing.T, ca *certauthority.Authority, opts broker.Options) *b
 // certificate (none when issued is nil).
 func withCert(c client, ca *certauthority.Authority, issued *certauthority.Issued) client {
 	c.configure = func(o *paho.ClientOptions) {
-		conf := &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}
+		pool, err := ca.Pool()
+		if err != nil {
+			panic(err)
+		}
+		conf := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		if issued != nil {
 			pair, err := tls.X509KeyPair([]byte(issued.CertificatePEM), []byte(issued.PrivateKeyPEM))
 			if err != nil {

@@ -100,10 +100,14 @@ func (s *server) createKeysAndCertificate(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return certError(err)
 	}
+	caPEM, err := s.ca.CACertificatePEM()
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, keysAndCertificateOut{
 		CertificateArn: certificateARN(issued.ID), CertificateID: issued.ID, CertificatePem: issued.CertificatePEM,
 		KeyPair: keyPair{PublicKey: issued.PublicKeyPEM, PrivateKey: issued.PrivateKeyPEM}, ThingName: thing,
-		CACertificatePem: string(s.ca.CACertificatePEM()),
+		CACertificatePem: string(caPEM),
 	})
 	return nil
 }
@@ -160,9 +164,13 @@ func (s *server) updateCertificate(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *server) caCertificate(w http.ResponseWriter, _ *http.Request) error {
+	caPEM, err := s.ca.CACertificatePEM()
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, struct {
 		CertificatePem string `json:"certificatePem"`
-	}{string(s.ca.CACertificatePEM())})
+	}{string(caPEM)})
 	return nil
 }
 

@@ -106,7 +106,10 @@ type Issued struct {
 
 // Authority is Vigil's certificate authority.
 type Authority struct {
-	opts    Options
+	opts Options
+
+	camu    sync.Mutex // guards the CA below, which exists once ready
+	ready   bool
 	cert    *x509.Certificate
 	certPEM []byte
 	key     *ecdsa.PrivateKey
@@ -116,8 +119,9 @@ type Authority struct {
 	records map[string]*Record // by certificate id
 }
 
-// Open loads the CA from Options.Dir, creating it when the directory holds
-// none, and the records of issued certificates from the store.
+// Open loads the CA from Options.Dir, if it holds one (it is created on
+// first use otherwise), and the records of issued certificates from the
+// store.
 func Open(opts Options) (*Authority, error) {
 	if opts.Dir == "" || opts.DB == nil {
 		return nil, errors.New("open certificate authority: Dir and DB are required")
@@ -129,11 +133,9 @@ func Open(opts Options) (*Authority, error) {
 		opts.Now = time.Now
 	}
 	a := &Authority{opts: opts, records: map[string]*Record{}}
-	if err := a.loadOrCreate(); err != nil {
+	if err := a.loadIfPresent(); err != nil {
 		return nil, fmt.Errorf("open certificate authority in %s: %w", opts.Dir, err)
 	}
-	a.pool = x509.NewCertPool()
-	a.pool.AddCert(a.cert)
 	err := opts.DB.Scan(Certificates, "", func(name string, data []byte) error {
 		r := &Record{}
 		if err := json.Unmarshal(data, r); err != nil {
@@ -148,15 +150,20 @@ func Open(opts Options) (*Authority, error) {
 	return a, nil
 }
 
-// loadOrCreate reads ca.key and ca.crt, or creates both when neither
-// exists. One without the other is an error: it is never overwritten.
-func (a *Authority) loadOrCreate() error {
-	keyPath, certPath := filepath.Join(a.opts.Dir, KeyFile), filepath.Join(a.opts.Dir, CertFile)
+// paths returns the paths of the CA's key and certificate.
+func (a *Authority) paths() (keyPath, certPath string) {
+	return filepath.Join(a.opts.Dir, KeyFile), filepath.Join(a.opts.Dir, CertFile)
+}
+
+// loadIfPresent reads ca.key and ca.crt when both exist. One without the
+// other is an error: it is never overwritten.
+func (a *Authority) loadIfPresent() error {
+	keyPath, certPath := a.paths()
 	_, kerr := os.Stat(keyPath)
 	_, cerr := os.Stat(certPath)
 	switch {
 	case errors.Is(kerr, os.ErrNotExist) && errors.Is(cerr, os.ErrNotExist):
-		return a.create(keyPath, certPath)
+		return nil
 	case errors.Is(kerr, os.ErrNotExist):
 		return fmt.Errorf("%s exists without %s", CertFile, KeyFile)
 	case errors.Is(cerr, os.ErrNotExist):
@@ -186,7 +193,32 @@ func (a *Authority) load(keyPath, certPath string) error {
 		return fmt.Errorf("%s: not a CA certificate", CertFile)
 	}
 	a.key, a.cert, a.certPEM = key, pair.Leaf, certPEM
+	a.pool = x509.NewCertPool()
+	a.pool.AddCert(a.cert)
+	a.ready = true
 	return nil
+}
+
+// ensure creates the CA if it does not exist yet; a.camu is held.
+func (a *Authority) ensure() error {
+	if a.ready {
+		return nil
+	}
+	keyPath, certPath := a.paths()
+	if err := a.create(keyPath, certPath); err != nil {
+		return fmt.Errorf("create certificate authority in %s: %w", a.opts.Dir, err)
+	}
+	return nil
+}
+
+// ca returns the CA, creating it on first use.
+func (a *Authority) ca() (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	a.camu.Lock()
+	defer a.camu.Unlock()
+	if err := a.ensure(); err != nil {
+		return nil, nil, err
+	}
+	return a.cert, a.key, nil
 }
 
 func (a *Authority) create(keyPath, certPath string) error {
@@ -245,11 +277,34 @@ func newSerial() *big.Int {
 }
 
 // CACertificatePEM returns the CA certificate, PEM encoded: what devices
-// trust to verify the broker, and what verifies their certificates.
-func (a *Authority) CACertificatePEM() []byte { return slices.Clone(a.certPEM) }
+// trust to verify the broker, and what verifies their certificates. It
+// creates the CA on first use.
+func (a *Authority) CACertificatePEM() ([]byte, error) {
+	a.camu.Lock()
+	defer a.camu.Unlock()
+	if err := a.ensure(); err != nil {
+		return nil, err
+	}
+	return slices.Clone(a.certPEM), nil
+}
 
-// Pool returns a pool holding the CA certificate.
-func (a *Authority) Pool() *x509.CertPool { return a.pool }
+// Pool returns a pool holding the CA certificate, creating the CA on first
+// use.
+func (a *Authority) Pool() (*x509.CertPool, error) {
+	a.camu.Lock()
+	defer a.camu.Unlock()
+	if err := a.ensure(); err != nil {
+		return nil, err
+	}
+	return a.pool, nil
+}
+
+// existingPool returns the CA's pool, or nil before the CA exists.
+func (a *Authority) existingPool() *x509.CertPool {
+	a.camu.Lock()
+	defer a.camu.Unlock()
+	return a.pool
+}
 
 // IssueOptions narrow Issue.
 type IssueOptions struct {
@@ -300,7 +355,11 @@ func (a *Authority) Issue(thing string, o IssueOptions) (Issued, error) {
 // sign signs a certificate for key with the CA, and returns the
 // certificate, the private key and the public key, PEM encoded.
 func (a *Authority) sign(tmpl *x509.Certificate, key *ecdsa.PrivateKey) (certPEM, keyPEM, pubPEM []byte, err error) {
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
+	caCert, caKey, err := a.ca()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -363,7 +422,7 @@ func (a *Authority) ServerCertificate(hosts []string) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("issue server certificate: %w", err)
 	}
-	return tls.X509KeyPair(append(certPEM, a.certPEM...), keyPEM)
+	return tls.X509KeyPair(certPEM, keyPEM)
 }
 
 // Certificate returns the record of a certificate by id.
@@ -445,7 +504,11 @@ func (a *Authority) Check(cert *x509.Certificate) (thing string, err error) {
 		return "", ErrBadCertData
 	}
 	thing = cert.Subject.CommonName
-	_, err = cert.Verify(x509.VerifyOptions{Roots: a.pool, CurrentTime: a.opts.Now(),
+	pool := a.existingPool()
+	if pool == nil {
+		return thing, fmt.Errorf("%w: Vigil has issued no certificate yet", ErrUnknownCA)
+	}
+	_, err = cert.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: a.opts.Now(),
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 	if err != nil {
 		var invalid x509.CertificateInvalidError

@@ -106,7 +106,8 @@ func TestPersistence(t *testing.T) {
 	}
 
 	again := open(t, dir, db, nil)
-	if string(again.CACertificatePEM()) != string(ca.CACertificatePEM()) {
+	first, _ := ca.CACertificatePEM()
+	if second, err := again.CACertificatePEM(); err != nil || string(second) != string(first) {
 		t.Fatal("reopening created a new CA")
 	}
 	r, ok := again.Certificate(issued.ID)
@@ -152,7 +153,33 @@ func TestServerCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pair.Leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), DNSName: "localhost"}); err != nil {
+	pool, err := ca.Pool()
+	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := pair.Leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: "localhost"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCreatedOnFirstUse(t *testing.T) {
+	dir := t.TempDir()
+	ca := open(t, dir, newDB(t), nil)
+	if _, err := os.Stat(filepath.Join(dir, certauthority.KeyFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the CA exists before its first use: %v", err)
+	}
+	other := open(t, t.TempDir(), newDB(t), nil)
+	foreign, err := other.Issue("t1", certauthority.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.Check(parse(t, foreign.CertificatePEM)); !errors.Is(err, certauthority.ErrUnknownCA) {
+		t.Fatalf("Check before the CA exists: %v", err)
+	}
+	if _, err := ca.CACertificatePEM(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, certauthority.KeyFile)); err != nil {
+		t.Fatalf("the CA was not created on first use: %v", err)
 	}
 }

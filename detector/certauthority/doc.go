@@ -1,5 +1,5 @@
 // Package certauthority is Vigil's own certificate authority: it creates a
-// CA on first use, issues a key and a certificate for a thing (the
+// CA on first use (the first certificate it issues), issues a key and a certificate for a thing (the
 // certificate's common name is the thing name), issues the MQTT listener's
 // server certificate, and records every certificate it issued with its
 // status, so that a certificate can be revoked.
