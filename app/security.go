@@ -40,7 +40,9 @@ func (a *App) openSecurity() error {
 // appGroups changes group memberships through the running service.
 type appGroups struct{ a *App }
 
-func (g appGroups) CreateGroup(gr registry.Group) (registry.Group, error) { return g.a.service.CreateGroup(gr) }
+func (g appGroups) CreateGroup(gr registry.Group) (registry.Group, error) {
+	return g.a.service.CreateGroup(gr)
+}
 func (g appGroups) AddThingToGroup(group, thing string) error {
 	return g.a.service.AddThingToGroup(group, thing)
 }
