@@ -28,6 +28,7 @@ func adminCommands() []*cobra.Command {
 		newProfileCmd(),
 		newViolationsCmd(),
 		newMetricsCmd(),
+		newMitigationCmd(),
 	}
 }
 

@@ -36,6 +36,7 @@ func TestSecurityCommands(t *testing.T) {
 		{"no token", "", []string{"thing", "ls"}, 1, "", "UnauthorizedException"},
 		{"read token cannot create", reader, []string{"thing", "create", "cam-01"}, 1, "", "ForbiddenException"},
 		{"admin token creates", admin, []string{"thing", "create", "cam-01"}, 0, "created thing cam-01", ""},
+		{"profile", admin, []string{"profile", "apply", "-f", profileFile(t)}, 0, "", ""},
 		{"cert", admin, []string{"thing", "cert", "cam-01", "--out", out}, 0, "issued certificate", ""},
 		{"cert does not overwrite", admin, []string{"thing", "cert", "cam-01", "--out", out}, 1, "", "exists"},
 		{"certs", reader, []string{"thing", "certs", "cam-01"}, 0, "ACTIVE", ""},
@@ -44,6 +45,10 @@ func TestSecurityCommands(t *testing.T) {
 		{"quarantined", reader, []string{"thing", "quarantined"}, 0, "port 6667", ""},
 		{"release", admin, []string{"thing", "release", "cam-01"}, 0, "released cam-01", ""},
 		{"release again", admin, []string{"thing", "release", "cam-01"}, 1, "", "not quarantined"},
+		{"mitigation of an unknown behavior", admin, []string{"mitigation", "set", "ports", "-f", mitigationFile(t, "nope")}, 1, "", "no behavior"},
+		{"mitigation set", admin, []string{"mitigation", "set", "ports", "-f", mitigationFile(t, "few-ports")}, 0, "set the mitigations", ""},
+		{"mitigation get", reader, []string{"mitigation", "get", "ports"}, 0, "quarantineParams", ""},
+		{"mitigation history", reader, []string{"mitigation", "history", "--thing", "cam-01"}, 0, "RELEASE_QUARANTINE", ""},
 		{"revoke", admin, []string{"thing", "revoke", "cam-01"}, 0, "1 certificate(s)", ""},
 		{"certs after revoke", admin, []string{"thing", "certs", "cam-01"}, 0, "REVOKED", ""},
 	} {
@@ -76,4 +81,27 @@ func TestServeRefusesAnExposedAPIWithoutToken(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "at least") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
+}
+
+// profileFile writes a profile with one behavior, few-ports.
+func profileFile(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "ports.yaml")
+	doc := "securityProfileName: ports\nbehaviors:\n- name: few-ports\n  metric: aws:num-listening-tcp-ports\n" +
+		"  criteria: {comparisonOperator: less-than, value: {count: 5}}\n"
+	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// mitigationFile writes mitigations that quarantine on behavior's alarm.
+func mitigationFile(t *testing.T, behavior string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "mitigations.yaml")
+	doc := "behaviorMitigations:\n- behaviorName: " + behavior + "\n  actions:\n  - quarantineParams: {durationSeconds: 3600}\n"
+	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
