@@ -33,7 +33,7 @@ func (a *App) openSecurity() error {
 		return err
 	}
 	a.mitigation, err = mitigation.New(mitigation.Options{DB: a.db, Groups: appGroups{a}, Disconnector: appDisconnector{a},
-		Now: a.opts.Now, Logger: a.log})
+		Now: a.opts.Now, Retention: a.opts.Retention, Logger: a.log})
 	return err
 }
 

@@ -41,5 +41,6 @@
 //
 // Time boxes are checked once a second (Options.TickInterval) by Run; a
 // quarantine may outlive its box by that much. Executions are kept until
-// the retention given to Prune removes them.
+// Options.Retention has passed (checked hourly by Tick), or Prune removes
+// them.
 package mitigation

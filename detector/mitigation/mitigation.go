@@ -53,7 +53,9 @@ type Options struct {
 	Now func() time.Time
 	// TickInterval: 0 means DefaultTickInterval.
 	TickInterval time.Duration
-	Logger       zerolog.Logger
+	// Retention is how long executions are kept; 0 keeps them for ever.
+	Retention time.Duration
+	Logger    zerolog.Logger
 }
 
 // Manager applies and records mitigations.
@@ -66,6 +68,7 @@ type Manager struct {
 	profiles    map[string]ProfileMitigations
 	done        map[string]bool // doneKey: the actions already taken
 	lastID      int64
+	lastPrune   time.Time
 
 	// events waiting for Run: HandleEvent may be called from a publisher
 	// that holds the detector's locks, so it never acts in place.
@@ -318,6 +321,12 @@ func (m *Manager) Tick(now time.Time) {
 	for _, thing := range due {
 		if _, err := m.Release(thing, "time box ended"); err != nil {
 			m.log.Error().Err(err).Str("thing", thing).Msg("end of quarantine time box")
+		}
+	}
+	if m.opts.Retention > 0 && now.Sub(m.lastPrune) > time.Hour {
+		m.lastPrune = now
+		if err := m.Prune(now.Add(-m.opts.Retention)); err != nil {
+			m.log.Error().Err(err).Msg("retention of mitigation executions")
 		}
 	}
 }

@@ -237,3 +237,24 @@ func TestProfileMitigations(t *testing.T) {
 		t.Fatalf("after a restart the action ran again: %d executions", n)
 	}
 }
+
+func TestRetention(t *testing.T) {
+	f := newFixture(t)
+	m, err := mitigation.New(mitigation.Options{DB: f.db, Groups: regGroups{f.reg, f.db}, Now: f.clock, Retention: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Quarantine(mitigation.Request{Thing: "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(12 * time.Hour)
+	if _, err := m.Release("t1", "done"); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(13 * time.Hour)
+	m.Tick(f.now)
+	xs := executions(t, m, mitigation.ExecutionFilter{})
+	if len(xs) != 1 || xs[0].ActionType != mitigation.ActionRelease {
+		t.Fatalf("after retention: %+v, want the release only", xs)
+	}
+}
