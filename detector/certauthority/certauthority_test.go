@@ -22,7 +22,9 @@ func open(t *testing.T, dir string, db *store.DB, now func() time.Time) *certaut
 	return a
 }
 
-func newDB(t *testing.T) *store.DB {
+func newDB(t *testing.T) *store.DB { return newDBB(t) }
+
+func newDBB(t testing.TB) *store.DB {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "store"), store.Options{})
 	if err != nil {
@@ -32,7 +34,9 @@ func newDB(t *testing.T) *store.DB {
 	return db
 }
 
-func parse(t *testing.T, certPEM string) *x509.Certificate {
+func parse(t *testing.T, certPEM string) *x509.Certificate { return parseB(t, certPEM) }
+
+func parseB(t testing.TB, certPEM string) *x509.Certificate {
 	t.Helper()
 	block, _ := pem.Decode([]byte(certPEM))
 	if block == nil {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -65,10 +66,13 @@ type Manager struct {
 
 	mu          sync.RWMutex
 	quarantined map[string]Entry
-	profiles    map[string]ProfileMitigations
-	done        map[string]bool // doneKey: the actions already taken
-	lastID      int64
-	lastPrune   time.Time
+	// view is a copy of the quarantined names, replaced on every change,
+	// so that Quarantined reads it without a lock.
+	view      atomic.Pointer[map[string]struct{}]
+	profiles  map[string]ProfileMitigations
+	done      map[string]bool // doneKey: the actions already taken
+	lastID    int64
+	lastPrune time.Time
 
 	// events waiting for Run: HandleEvent may be called from a publisher
 	// that holds the detector's locks, so it never acts in place.
@@ -95,6 +99,7 @@ func New(opts Options) (*Manager, error) {
 	if err := m.load(); err != nil {
 		return nil, err
 	}
+	m.publish()
 	return m, nil
 }
 
@@ -148,12 +153,19 @@ func doneKey(violationID, actionType string) string {
 }
 
 // Quarantined reports whether a thing is quarantined now. It is safe for
-// concurrent use and fast: the broker asks it on every message.
+// concurrent use and takes no lock: the broker asks it on every message.
 func (m *Manager) Quarantined(thing string) bool {
-	m.mu.RLock()
-	_, ok := m.quarantined[thing]
-	m.mu.RUnlock()
+	_, ok := (*m.view.Load())[thing]
 	return ok
+}
+
+// publish replaces the view of the quarantined names; m.mu is held.
+func (m *Manager) publish() {
+	v := make(map[string]struct{}, len(m.quarantined))
+	for name := range m.quarantined {
+		v[name] = struct{}{}
+	}
+	m.view.Store(&v)
 }
 
 // Quarantines lists the quarantined things in name order.
@@ -235,6 +247,7 @@ func (m *Manager) quarantine(r Request, now time.Time) (Entry, error) {
 	m.mu.Lock()
 	old, had := m.quarantined[r.Thing]
 	m.quarantined[r.Thing] = e
+	m.publish()
 	m.mu.Unlock()
 	if had && old.Group != e.Group {
 		m.leaveGroup(old.Group, r.Thing)
@@ -297,6 +310,7 @@ func (m *Manager) Release(thing, reason string) (Entry, error) {
 		m.mu.Lock()
 		if cur, ok := m.quarantined[thing]; ok && cur == e {
 			delete(m.quarantined, thing)
+			m.publish()
 		}
 		m.mu.Unlock()
 		m.leaveGroup(e.Group, thing)

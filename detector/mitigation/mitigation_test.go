@@ -70,7 +70,7 @@ type fixture struct {
 	clock func() time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "store"), store.Options{})
 	if err != nil {
@@ -91,7 +91,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) manager(t *testing.T) *mitigation.Manager {
+func (f *fixture) manager(t testing.TB) *mitigation.Manager {
 	t.Helper()
 	m, err := mitigation.New(mitigation.Options{DB: f.db, Groups: regGroups{f.reg, f.db}, Disconnector: f.disc, Now: f.clock})
 	if err != nil {
