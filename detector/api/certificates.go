@@ -217,3 +217,15 @@ func (s *server) disconnect(thing string) {
 		s.log.Debug().Err(err).Str("thing", thing).Msg("not disconnected")
 	}
 }
+
+// forgetCredentials revokes the certificates of a deleted thing, so that
+// they do not come back to life if the name is registered again (its
+// password went with it), and disconnects it.
+func (s *server) forgetCredentials(thing string) {
+	if s.ca != nil {
+		if _, err := s.ca.RevokeThing(thing); err != nil {
+			s.log.Error().Err(err).Str("thing", thing).Msg("revoke the certificates of a deleted thing")
+		}
+	}
+	s.disconnect(thing)
+}

@@ -243,6 +243,11 @@ func TestCertificatesAPI(t *testing.T) {
 	if ca := e.must("GET", "/api/ca-certificate", ""); !strings.Contains(ca.Body["certificatePem"].(string), "CERTIFICATE") {
 		t.Fatalf("CA certificate: %s", ca.Raw)
 	}
+	last := e.must("POST", "/api/things/t1/keys-and-certificate", "").Body["certificateId"].(string)
+	e.must("DELETE", "/api/things/t1", "")
+	if c, _ := e.ca.Certificate(last); c.Status != certauthority.Revoked {
+		t.Fatalf("the certificate of a deleted thing is %s, want REVOKED", c.Status)
+	}
 }
 
 func TestQuarantineAPI(t *testing.T) {

@@ -140,6 +140,7 @@ func (s *server) deleteThing(w http.ResponseWriter, r *http.Request) error {
 	if err := s.svc.DeleteThing(name); err != nil {
 		return err
 	}
+	s.forgetCredentials(name)
 	writeJSON(w, http.StatusOK, empty{})
 	return nil
 }
