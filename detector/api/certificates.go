@@ -220,11 +220,16 @@ func (s *server) disconnect(thing string) {
 
 // forgetCredentials revokes the certificates of a deleted thing, so that
 // they do not come back to life if the name is registered again (its
-// password went with it), and disconnects it.
+// password went with it), ends its quarantine, and disconnects it.
 func (s *server) forgetCredentials(thing string) {
 	if s.ca != nil {
 		if _, err := s.ca.RevokeThing(thing); err != nil {
 			s.log.Error().Err(err).Str("thing", thing).Msg("revoke the certificates of a deleted thing")
+		}
+	}
+	if s.mitigation != nil && s.mitigation.Quarantined(thing) {
+		if _, err := s.mitigation.Release(thing, "thing deleted"); err != nil {
+			s.log.Error().Err(err).Str("thing", thing).Msg("release a deleted thing")
 		}
 	}
 	s.disconnect(thing)

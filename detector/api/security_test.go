@@ -298,6 +298,11 @@ func TestQuarantineAPI(t *testing.T) {
 	}
 	e.must("GET", "/api/security-profiles/p/mitigations", "")
 	e.must("DELETE", "/api/security-profiles/p/mitigations", "")
+	e.must("PUT", "/api/things/t1/quarantine", "")
+	e.must("DELETE", "/api/things/t1", "")
+	if e.mit.Quarantined("t1") {
+		t.Fatal("a deleted thing stays quarantined")
+	}
 	if r := e.call("", "GET", "/api/security-profiles/p/mitigations", ""); r.Status != 404 {
 		t.Fatalf("mitigations after delete: %d", r.Status)
 	}
