@@ -21,7 +21,7 @@ import (
 const (
 	admin    = "admin-token-for-tests-0001"
 	readOnly = "read-token-for-tests-0001"
-	wait     = 5 * time.Second
+	wait     = 15 * time.Second
 )
 
 // secApp is a running `vigil serve` with a TLS listener and tokens.
@@ -75,22 +75,19 @@ func (s *secApp) call(token, method, path, body string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-// device is a paho client of one thing that notices when it is
-// disconnected.
+// device is a paho client of one thing, logged in with its certificate,
+// that notices when it is disconnected.
 type device struct {
 	c    paho.Client
 	lost chan error
 }
 
-func connect(t *testing.T, url, thing, password string, conf *tls.Config) (*device, error) {
+func connect(t *testing.T, url, thing string, conf *tls.Config) (*device, error) {
 	t.Helper()
 	d := &device{lost: make(chan error, 1)}
 	opts := paho.NewClientOptions().AddBroker(url).SetClientID(thing).SetAutoReconnect(false).
 		SetConnectRetry(false).SetConnectTimeout(wait).SetProtocolVersion(4).SetTLSConfig(conf).
 		SetConnectionLostHandler(func(_ paho.Client, err error) { d.lost <- err })
-	if password != "" {
-		opts.SetUsername(thing).SetPassword(password)
-	}
 	d.c = paho.NewClient(opts)
 	tok := d.c.Connect()
 	if !tok.WaitTimeout(wait) {
@@ -168,7 +165,7 @@ func TestCertificateLifecycle(t *testing.T) {
 	conf := clientTLS(t, issued)
 	url := "tls://" + s.a.MQTTTLSAddr()
 
-	d, err := connect(t, url, "scanner-1", "", conf)
+	d, err := connect(t, url, "scanner-1", conf)
 	if err != nil {
 		t.Fatalf("a valid certificate was refused: %v", err)
 	}
@@ -179,7 +176,7 @@ func TestCertificateLifecycle(t *testing.T) {
 	s.api("PUT", "/api/certificates/"+issued["certificateId"].(string)+"?newStatus=REVOKED", "")
 	d.waitLost(t, time.Second)
 	t.Logf("disconnected %v after the revocation", time.Since(start).Round(time.Millisecond))
-	if _, err := connect(t, url, "scanner-1", "", conf); err == nil {
+	if _, err := connect(t, url, "scanner-1", conf); err == nil {
 		t.Fatal("a revoked certificate was accepted")
 	}
 }
@@ -188,9 +185,10 @@ func TestCertificateLifecycle(t *testing.T) {
 // and checks each promise of a quarantine with a real client.
 func TestQuarantineEndToEnd(t *testing.T) {
 	s := startSecure(t)
-	s.api("POST", "/api/things/scanner-2", `{"password":"scanner-2-password"}`)
-	url := "tcp://" + s.a.MQTTAddr()
-	d, err := connect(t, url, "scanner-2", "scanner-2-password", nil)
+	s.api("POST", "/api/things/scanner-2", "")
+	conf := clientTLS(t, s.api("POST", "/api/things/scanner-2/keys-and-certificate", ""))
+	url := "tls://" + s.a.MQTTTLSAddr()
+	d, err := connect(t, url, "scanner-2", conf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +208,7 @@ func TestQuarantineEndToEnd(t *testing.T) {
 		t.Fatalf("quarantine group: %v", members)
 	}
 
-	d, err = connect(t, url, "scanner-2", "scanner-2-password", nil)
+	d, err = connect(t, url, "scanner-2", conf)
 	if err != nil {
 		t.Fatalf("a quarantined device cannot reconnect: %v", err)
 	}
@@ -246,14 +244,15 @@ func TestQuarantineEndToEnd(t *testing.T) {
 // action recorded in the violation's history.
 func TestQuarantineOnAlarm(t *testing.T) {
 	s := startSecure(t)
-	s.api("POST", "/api/things/scanner-3", `{"password":"scanner-3-password"}`)
+	s.api("POST", "/api/things/scanner-3", "")
+	conf := clientTLS(t, s.api("POST", "/api/things/scanner-3/keys-and-certificate", ""))
 	s.api("POST", "/api/security-profiles/ports", `{"behaviors":[{"name":"few-ports","metric":"aws:num-listening-tcp-ports",
 		"criteria":{"comparisonOperator":"less-than","value":{"count":3},"consecutiveDatapointsToAlarm":1,"consecutiveDatapointsToClear":1}}]}`)
 	s.api("PUT", "/api/security-profiles/ports/targets?securityProfileTargetArn=all/things", "")
 	s.api("PUT", "/api/security-profiles/ports/mitigations",
 		`{"behaviorMitigations":[{"behaviorName":"few-ports","actions":[{"quarantineParams":{"thingGroupName":"isolated","durationSeconds":3600}}]}]}`)
 
-	d, err := connect(t, "tcp://"+s.a.MQTTAddr(), "scanner-3", "scanner-3-password", nil)
+	d, err := connect(t, "tls://"+s.a.MQTTTLSAddr(), "scanner-3", conf)
 	if err != nil {
 		t.Fatal(err)
 	}
