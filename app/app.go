@@ -24,8 +24,10 @@ import (
 	"github.com/vigil-iot/vigil/broker"
 	"github.com/vigil-iot/vigil/detector/alert"
 	"github.com/vigil-iot/vigil/detector/api"
+	"github.com/vigil-iot/vigil/detector/certauthority"
 	"github.com/vigil-iot/vigil/detector/fleetstats"
 	"github.com/vigil-iot/vigil/detector/history"
+	"github.com/vigil-iot/vigil/detector/mitigation"
 	"github.com/vigil-iot/vigil/detector/mqttclient"
 	"github.com/vigil-iot/vigil/detector/registry"
 	"github.com/vigil-iot/vigil/detector/service"
@@ -68,7 +70,20 @@ type Options struct {
 	// FleetUser as a fleet identity: they publish reports for any thing
 	// (a simulator, or a gateway speaking for devices behind it).
 	FleetPassword string
-	Logger        zerolog.Logger
+	// MQTTTLSAddr is the address of the broker's MQTT over TLS listener
+	// ("" for none), where devices may log in with a certificate of
+	// Vigil's CA. Its server certificate is MQTTTLSCert and MQTTTLSKey
+	// (PEM files), or when they are empty one issued by Vigil's CA for
+	// localhost, the host name, the listener's host and MQTTTLSHosts.
+	MQTTTLSAddr             string
+	MQTTTLSCert, MQTTTLSKey string
+	MQTTTLSHosts            []string
+	// HTTPTLSCert and HTTPTLSKey (PEM files) serve the API over HTTPS.
+	HTTPTLSCert, HTTPTLSKey string
+	// Tokens protect the API; they are required when HTTPAddr is not a
+	// loopback address.
+	Tokens api.Tokens
+	Logger zerolog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// AlertClock times the webhook retries; nil means the system clock.
@@ -94,6 +109,11 @@ type App struct {
 	once    sync.Once
 	// alertsDone is closed when the webhook dispatcher has stopped.
 	alertsDone chan struct{}
+
+	ca         *certauthority.Authority // nil in sidecar mode
+	mitigation *mitigation.Manager      // nil in sidecar mode
+	mitCancel  context.CancelFunc
+	mitDone    chan struct{}
 }
 
 // Start opens the store, starts the broker, the detector and the HTTP API,
@@ -132,6 +152,14 @@ func (a *App) start() error {
 	if err != nil {
 		return err
 	}
+	if err := a.openSecurity(); err != nil {
+		return err
+	}
+	tlsConf, err := a.brokerTLS()
+	if err != nil {
+		return err
+	}
+	auth := authenticator{reg: reg, operator: a.opts.OperatorPassword, fleet: a.opts.FleetPassword, ca: a.ca}
 	report := func(m broker.Message) {
 		sender := m.Thing
 		if sender == FleetUser {
@@ -141,9 +169,10 @@ func (a *App) start() error {
 	}
 	a.broker, err = broker.New(broker.Options{
 		Addr: a.opts.MQTTAddr, WebSocketAddr: a.opts.WebSocketAddr, AllowAnonymous: a.opts.AllowAnonymous,
-		Auth: authenticator{reg: reg, operator: a.opts.OperatorPassword, fleet: a.opts.FleetPassword}, Logger: a.log.With().Str("component", "broker").Logger(),
+		Auth: auth, Logger: a.log.With().Str("component", "broker").Logger(),
 		MaxPacketSize: max(a.opts.MaxReportSize*2, broker.DefaultMaxPacketSize),
 		Reports:       report,
+		TLSAddr:       a.opts.MQTTTLSAddr, TLSConfig: tlsConf, Certificates: auth, Quarantine: a.mitigation,
 	})
 	if err != nil {
 		return err
@@ -159,6 +188,9 @@ func (a *App) start() error {
 		}
 	}
 	a.runService()
+	if err := a.runMitigation(); err != nil {
+		return err
+	}
 	if err := a.broker.Start(); err != nil {
 		return err
 	}
@@ -213,20 +245,21 @@ func (a *App) runService() {
 }
 
 func (a *App) startHTTP(gatherer prometheus.Gatherer) error {
-	ln, err := net.Listen("tcp", a.opts.HTTPAddr)
+	ln, err := a.listenHTTP()
 	if err != nil {
-		return fmt.Errorf("listen for HTTP on %s: %w", a.opts.HTTPAddr, err)
+		return err
 	}
 	a.httpLn = ln
 	handler := api.New(api.Options{Service: a.service, Logger: a.log.With().Str("component", "api").Logger(), Gatherer: gatherer,
-		FleetStats: a.fleet, History: a.history})
+		FleetStats: a.fleet, History: a.history,
+		Certificates: a.ca, Mitigation: a.mitigation, Disconnector: a.disconnector(), Tokens: a.opts.Tokens})
 	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.errs <- fmt.Errorf("serve HTTP: %w", err)
 		}
 	}()
-	a.log.Info().Str("mqtt", a.MQTTAddr()).Str("http", "http://"+ln.Addr().String()).Str("data", a.opts.DataDir).Msg("vigil serving")
+	a.log.Info().Str("mqtt", a.MQTTAddr()).Str("mqtts", a.MQTTTLSAddr()).Str("http", a.HTTPURL()).Str("data", a.opts.DataDir).Msg("vigil serving")
 	return nil
 }
 
@@ -287,6 +320,7 @@ func (a *App) closeParts() error {
 	if a.client != nil {
 		errs = append(errs, a.drainClient()) // the detector answers what it has before it stops
 	}
+	a.stopMitigation()
 	if a.cancel != nil {
 		a.cancel()
 		<-a.done
@@ -312,6 +346,7 @@ const (
 type authenticator struct {
 	reg             *registry.Registry
 	operator, fleet string
+	ca              *certauthority.Authority // checks client certificates
 }
 
 // Authenticate accepts a registered thing with its own password (the

@@ -20,7 +20,7 @@ func (s *session) canPublish(topic string) bool {
 	if err != nil || t.Reply != proto.NoReply {
 		return false
 	}
-	return s.Role == RoleFleet || t.Thing == s.Thing
+	return (s.Role == RoleFleet && !s.quarantined()) || t.Thing == s.Thing
 }
 
 // canRead reports whether the session may subscribe to filter, or receive
@@ -29,9 +29,9 @@ func (s *session) canRead(filter string) bool {
 	filter = unshare(filter)
 	switch s.Role {
 	case RoleDevice:
-		return inReportTree(filter, s.Thing) || s.anonymous && (isViolationFilter(filter) || isAlertFilter(filter))
+		return inReportTree(filter, s.Thing) || s.anonymous && (isViolationFilter(filter) || isAlertFilter(filter)) && !s.quarantined()
 	case RoleFleet:
-		return inReportTree(filter, "")
+		return inReportTree(filter, "") && !s.quarantined()
 	case RoleOperator:
 		return isViolationFilter(filter) || isBelow(filter, sysRoot) || isAlertFilter(filter)
 	}

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -40,6 +41,19 @@ type Options struct {
 	Auth Authenticator
 	// Logger receives the broker's logs.
 	Logger zerolog.Logger
+	// TLSAddr is the address of an MQTT over TLS listener; "" for none. It
+	// needs TLSConfig.
+	TLSAddr string
+	// TLSConfig holds the TLS listener's server certificate. Unless it sets
+	// ClientAuth, clients are asked for a certificate, which they may
+	// omit to log in with a password instead; a certificate they present
+	// is checked by Certificates.
+	TLSConfig *tls.Config
+	// Certificates checks client certificates; nil refuses every client
+	// that presents one.
+	Certificates CertificateChecker
+	// Quarantine tells which things are quarantined; nil means none is.
+	Quarantine Quarantine
 	// MaxPacketSize is the largest MQTT packet accepted, in bytes;
 	// DefaultMaxPacketSize when 0. A client that sends a larger one is
 	// disconnected.
@@ -64,6 +78,7 @@ type Broker struct {
 
 	mu      sync.Mutex
 	tcp     *listeners.TCP // nil until started
+	tls     *listeners.TCP // nil until started, or without TLSAddr
 	started bool
 	closed  bool
 }
@@ -108,7 +123,8 @@ func New(opts Options) (*Broker, error) {
 		InlineClient: true,
 		Logger:       newSlogLogger(log),
 	})
-	h := &hook{identifier: identifier{auth: opts.Auth, allowAnonymous: opts.AllowAnonymous}, log: log, reports: opts.Reports}
+	h := &hook{identifier: identifier{auth: opts.Auth, allowAnonymous: opts.AllowAnonymous,
+		certs: opts.Certificates, quarantine: opts.Quarantine}, log: log, reports: opts.Reports}
 	if err := server.AddHook(h, nil); err != nil {
 		return nil, fmt.Errorf("broker: add hook: %w", err)
 	}
@@ -133,7 +149,7 @@ func (b *Broker) Start() error {
 		b.closeLocked()
 		return fmt.Errorf("broker: serve: %w", err)
 	}
-	b.log.Info().Str("addr", b.tcp.Address()).Str("websocket", b.opts.WebSocketAddr).Msg("broker started")
+	b.log.Info().Str("addr", b.tcp.Address()).Str("tls", b.tlsAddrLocked()).Str("websocket", b.opts.WebSocketAddr).Msg("broker started")
 	return nil
 }
 
@@ -144,6 +160,9 @@ func (b *Broker) listen() error {
 		return fmt.Errorf("broker: listen on %s: %w", b.opts.Addr, err)
 	}
 	b.tcp = tcp
+	if err := b.listenTLS(); err != nil {
+		return err
+	}
 	if b.opts.WebSocketAddr == "" {
 		return nil
 	}

@@ -1,5 +1,5 @@
 // Package broker is Vigil's embedded MQTT broker: it listens for devices
-// over TCP (and optionally WebSocket), decides who each client is and which
+// over TCP (and optionally TLS and WebSocket), decides who each client is and which
 // topics it may use, counts what it sees of each thing, and lets the rest of
 // the process subscribe and publish in process, without a network hop.
 //
@@ -24,6 +24,14 @@
 //     it sent no password (a password that cannot be checked is refused). A
 //     registered thing that sends no password is refused, so anonymity
 //     cannot be used to take a registered name;
+//   - over TLS, a client that presents a certificate is identified by it
+//     alone: the CertificateChecker decides whether the certificate is good
+//     (its CA, its validity, whether it is revoked) and which thing it names
+//     (its common name); the client id, and the username when given, must
+//     be that name. The handshake only requests the certificate: the
+//     broker checks it after the CONNECT, so that a bad certificate is
+//     refused with a CONNACK and counted against the thing it names. A
+//     client without a certificate logs in with a password, as over TCP;
 //   - a will message must be one the client may publish;
 //   - a refused client gets CONNACK "not authorized" (MQTT 3.1.1) or "bad
 //     username or password" (MQTT 5).
@@ -45,6 +53,10 @@
 // alert topics of security profiles: any filter whose first level is a
 // plain name (not $..., + or #). Only the broker itself publishes outside
 // the $ topics, since clients publish nothing but reports.
+//
+// A quarantined thing (Options.Quarantine, asked on every publish and
+// subscription) publishes only its own reports and reads only its own
+// replies, whatever its role.
 //
 // Nobody but the broker itself publishes a reply (/accepted, /rejected) or
 // under $vigil/violations or $vigil/active-violations. A shared

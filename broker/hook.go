@@ -40,7 +40,7 @@ func (h *hook) Provides(b byte) bool {
 // client gets CONNACK "not authorized" (MQTT 3.1.1) or "bad username or
 // password" (MQTT 5).
 func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
-	s, name, err := h.identify(pk.Connect)
+	s, name, err := h.identify(pk.Connect, peerCertificate(cl))
 	if err == nil && pk.Connect.WillFlag && !s.canPublish(pk.Connect.WillTopic) {
 		err = errWillForbidden
 	}

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"cmp"
+	"crypto/x509"
 	"errors"
 	"fmt"
 
@@ -91,23 +92,42 @@ type session struct {
 	// the violation topics, so that a demo works with mosquitto_sub.
 	anonymous bool
 	cl        *mqtt.Client
+	// quarantine tells whether the session's thing is quarantined now.
+	quarantine Quarantine
 }
 
 // identifier turns CONNECT packets into sessions.
 type identifier struct {
 	auth           Authenticator
 	allowAnonymous bool
+	certs          CertificateChecker
+	quarantine     Quarantine
 }
 
-// identify decides who sent a CONNECT. It also returns the name that the
-// attempt is counted under: the identity the Authenticator returned, else
-// the name the client claimed, or "" when that name is unknown or invalid
-// and must not be counted.
-func (id identifier) identify(c packets.ConnectParams) (s *session, counted string, err error) {
-	clientID, username := c.ClientIdentifier, string(c.Username)
-	if err := checkClientID(clientID); err != nil {
+// identify decides who sent a CONNECT, and over TLS with which client
+// certificate (nil for none). It also returns the name that the attempt is
+// counted under: the identity the Authenticator returned or the
+// certificate named, else the name the client claimed, or "" when that
+// name is unknown or invalid and must not be counted.
+func (id identifier) identify(c packets.ConnectParams, cert *x509.Certificate) (s *session, counted string, err error) {
+	if err := checkClientID(c.ClientIdentifier); err != nil {
 		return nil, "", err
 	}
+	if cert != nil {
+		s, counted, err = id.byCertificate(c, cert)
+	} else {
+		s, counted, err = id.byPassword(c)
+	}
+	if s != nil {
+		s.quarantine = id.quarantine
+	}
+	return s, counted, err
+}
+
+// byPassword identifies a client by its CONNECT's client id, username and
+// password.
+func (id identifier) byPassword(c packets.ConnectParams) (s *session, counted string, err error) {
+	clientID, username := c.ClientIdentifier, string(c.Username)
 	if id.auth == nil {
 		return id.anonymous(c, errAnonymous)
 	}

@@ -28,6 +28,7 @@ func adminCommands() []*cobra.Command {
 		newProfileCmd(),
 		newViolationsCmd(),
 		newMetricsCmd(),
+		newMitigationCmd(),
 	}
 }
 
@@ -74,6 +75,7 @@ func adminCmd(spec adminSpec) *cobra.Command {
 	f := cmd.Flags()
 	f.String("api", defaultAPI, "URL of the Vigil server (env VIGIL_API)")
 	f.StringP("output", "o", spec.output, "output format: table or json (the API's answer)")
+	addAPIAuthFlags(f)
 	if spec.flags != nil {
 		spec.flags(f)
 	}
@@ -89,6 +91,9 @@ func newSession(cmd *cobra.Command) (*session, error) {
 	f := cmd.Flags()
 	api, err := newAPIClient(mustString(f, "api"))
 	if err != nil {
+		return nil, err
+	}
+	if err := api.authenticate(f); err != nil {
 		return nil, err
 	}
 	s := &session{cmd: cmd, api: api, out: cmd.OutOrStdout()}

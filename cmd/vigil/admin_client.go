@@ -24,8 +24,9 @@ const maxResponseSize = 64 << 20
 // apiClient calls a Vigil server's HTTP API: JSON in, JSON out, errors in
 // the AWS shape {"message": ...} turned into *apiError.
 type apiClient struct {
-	base string // scheme://host[/prefix], without a trailing slash
-	http *http.Client
+	base  string // scheme://host[/prefix], without a trailing slash
+	http  *http.Client
+	token string // sent as a bearer token when set
 }
 
 // newAPIClient returns a client of the server at raw. An address without a
@@ -118,6 +119,9 @@ func (c *apiClient) request(ctx context.Context, method, path string, q url.Valu
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "vigil/"+version)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

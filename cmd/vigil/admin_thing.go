@@ -14,7 +14,8 @@ func newThingCmd() *cobra.Command {
 		"A thing is a registered device: its name is its MQTT client id, and it authenticates with a\n"+
 			"password or with a client certificate whose CN is its name.",
 		"  vigil thing create cam-01 --attr site=lyon --password-stdin < cam-01.pass\n  vigil thing ls",
-		newThingCreateCmd(), newThingGetCmd(), newThingListCmd(), newThingRemoveCmd(), newThingPasswdCmd())
+		append([]*cobra.Command{newThingCreateCmd(), newThingGetCmd(), newThingListCmd(), newThingRemoveCmd(), newThingPasswdCmd()},
+			thingSecurityCmds()...)...)
 }
 
 func newThingCreateCmd() *cobra.Command {

@@ -10,7 +10,7 @@ import (
 // brokerOnlyFlags are the server flags of the embedded broker, which
 // `vigil detect` does not have. They stay accepted in a configuration file
 // shared with `vigil serve`, hidden, and refused on the command line.
-var brokerOnlyFlags = []string{"mqtt", "mqtt-ws", "allow-anonymous", "operator-password", "fleet-password"}
+var brokerOnlyFlags = append([]string{"mqtt", "mqtt-ws", "allow-anonymous", "operator-password", "fleet-password"}, mqttTLSFlags...)
 
 func newDetectCmd() *cobra.Command {
 	cmd := &cobra.Command{

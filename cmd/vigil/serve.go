@@ -30,6 +30,7 @@ func addServerFlags(cmd *cobra.Command) {
 	f.Int("min-population", 0, "devices needed in a window for a statistical threshold (0: 10); below it, no datapoint")
 	f.String("operator-password", "", "password of the MQTT user "+app.OperatorUser+", who may read the violation topics (prefer VIGIL_OPERATOR_PASSWORD)")
 	f.String("fleet-password", "", "password of the MQTT user "+app.FleetUser+", who may publish reports for any thing (prefer VIGIL_FLEET_PASSWORD)")
+	addSecurityFlags(f)
 }
 
 // serverOptions reads the server flags into app.Options.
@@ -59,7 +60,7 @@ func serverOptions(cmd *cobra.Command) (app.Options, error) {
 	if o.MaxReportSize <= 0 {
 		return o, usageErrorf("--max-report-size must be positive")
 	}
-	return o, nil
+	return o, securityOptions(f, &o)
 }
 
 func newServeCmd() *cobra.Command {

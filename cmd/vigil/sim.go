@@ -77,6 +77,7 @@ func addSimFlags(f *pflag.FlagSet) {
 	f.Bool("check-replies", false, "subscribe to the replies and count accepted and rejected reports")
 	f.Bool("register", false, "first create the thing groups and things through the HTTP API (with --per-device, things get --password)")
 	f.String("api", defaultAPI, "URL of the Vigil server's HTTP API, for --register (env VIGIL_API)")
+	addAPIAuthFlags(f)
 	f.Duration("progress", sim.DefaultProgressInterval, "time between progress lines")
 }
 
@@ -298,6 +299,9 @@ func logDone(log zerolog.Logger, st sim.Stats, c sim.Counts, wall time.Duration)
 func registerFleet(ctx context.Context, f *pflag.FlagSet, fleet *sim.Fleet, log zerolog.Logger) error {
 	api, err := newAPIClient(mustString(f, "api"))
 	if err != nil {
+		return err
+	}
+	if err := api.authenticate(f); err != nil {
 		return err
 	}
 	for _, g := range fleet.Groups() {

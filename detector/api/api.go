@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
+	"github.com/vigil-iot/vigil/detector/certauthority"
+	"github.com/vigil-iot/vigil/detector/mitigation"
 	"github.com/vigil-iot/vigil/detector/registry"
 	"github.com/vigil-iot/vigil/detector/service"
 )
@@ -31,6 +33,17 @@ type Options struct {
 	// History serves GET /api/metric-values; nil leaves that call an
 	// unknown operation (404).
 	History MetricValues
+	// Certificates serves the certificate calls; nil leaves them unknown
+	// operations.
+	Certificates *certauthority.Authority
+	// Mitigation serves the quarantine and mitigation calls; nil leaves
+	// them unknown operations.
+	Mitigation *mitigation.Manager
+	// Disconnector ends the connection of a thing whose credentials are
+	// revoked; nil when there is no broker.
+	Disconnector Disconnector
+	// Tokens, when set, are required on /api and /metrics (tokens.go).
+	Tokens Tokens
 }
 
 // server holds what the handlers need.
@@ -43,6 +56,10 @@ type server struct {
 	fleet FleetSeries // nil without fleet statistics
 
 	history MetricValues // nil without metric history
+
+	ca           *certauthority.Authority // nil without certificates
+	mitigation   *mitigation.Manager      // nil without mitigations
+	disconnector Disconnector             // nil without a broker
 }
 
 // New returns the HTTP handler of the API, /healthz, /metrics and Extra.
@@ -50,6 +67,7 @@ func New(opts Options) http.Handler {
 	s := &server{svc: opts.Service, log: opts.Logger.With().Str("component", "api").Logger(), mux: http.NewServeMux()}
 	s.fleet = opts.FleetStats
 	s.history = opts.History
+	s.ca, s.mitigation, s.disconnector = opts.Certificates, opts.Mitigation, opts.Disconnector
 	if opts.Gatherer == nil {
 		opts.Gatherer = prometheus.DefaultGatherer
 	}
@@ -70,7 +88,7 @@ func New(opts Options) http.Handler {
 	} else {
 		s.mux.HandleFunc("GET /{$}", index)
 	}
-	return s.recoverer(s.logged(s.mux))
+	return s.recoverer(s.logged(s.authorized(opts.Tokens, s.mux)))
 }
 
 // handler is an API handler: it writes its answer, or returns an error for
@@ -95,6 +113,8 @@ func (s *server) routes() {
 	s.violationRoutes()
 	s.metricStatisticsRoutes()
 	s.metricValueRoutes()
+	s.certificateRoutes()
+	s.mitigationRoutes()
 }
 
 // apiMethods are the methods an API route may take, in the Allow header's
@@ -197,6 +217,15 @@ API (AWS IoT REST paths and JSON bodies):
   GET                    /api/active-violations
   GET                    /api/violation-events?startTime=T&endTime=T
   POST                   /api/violations/verification-state/{violationId}
+  POST                   /api/things/{name}/keys-and-certificate
+  POST                   /api/things/{name}/revoke-credentials
+  GET                    /api/certificates?thingName=NAME
+  GET|PUT                /api/certificates/{id}?newStatus=ACTIVE|INACTIVE|REVOKED
+  GET                    /api/ca-certificate
+  PUT|GET|DELETE         /api/things/{name}/quarantine
+  GET                    /api/quarantined-things
+  PUT|GET|DELETE         /api/security-profiles/{name}/mitigations
+  GET                    /api/detect/mitigationactions/executions?violationId=ID&thingName=NAME
 
   GET /healthz   liveness
   GET /metrics   Prometheus metrics

@@ -63,9 +63,15 @@
 //
 // # Caveats
 //
-// There is no authentication: the API is meant for a loopback or otherwise
-// trusted address. Alert targets are returned as stored, webhook secrets
-// included, so that a described profile can be applied again.
+// With Options.Tokens, /api and /metrics need "Authorization: Bearer
+// TOKEN": an admin token may call everything, a read-only token only GET
+// and HEAD (and behavior validation); a missing or unknown token is 401
+// UnauthorizedException, a read-only token on a change 403
+// ForbiddenException. /healthz and the dashboard's static files need none.
+// Without tokens, the API is open: CheckExposure refuses that on anything
+// but a loopback address. Alert targets are returned as stored, webhook
+// secrets included, so that a described profile can be applied again: give
+// read-only tokens to those who may see them.
 //
 // The expectedVersion check of DeleteThing and DeleteThingGroup is made
 // before the delete, not atomically with it; profiles check it atomically.

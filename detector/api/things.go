@@ -140,6 +140,7 @@ func (s *server) deleteThing(w http.ResponseWriter, r *http.Request) error {
 	if err := s.svc.DeleteThing(name); err != nil {
 		return err
 	}
+	s.forgetCredentials(name)
 	writeJSON(w, http.StatusOK, empty{})
 	return nil
 }
@@ -208,6 +209,7 @@ func (s *server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := s.svc.SetThingPassword(r.PathValue("name"), *body.Password); err != nil {
 		return err
 	}
+	s.disconnect(r.PathValue("name")) // the old password no longer admits it
 	writeJSON(w, http.StatusOK, empty{})
 	return nil
 }
