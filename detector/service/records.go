@@ -1,6 +1,9 @@
 package service
 
 import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/vigil-iot/vigil/detector"
@@ -11,6 +14,44 @@ import (
 type ingestState struct {
 	LastReportID int64     `json:"lastReportId"`
 	LastReport   time.Time `json:"lastReport"`
+}
+
+// ingestVersion is the first byte of an ingest state's binary form, which
+// follows with the report id and the report time in Unix nanoseconds, as
+// varints. The JSON form of earlier stores still decodes.
+const ingestVersion = 1
+
+func (st *ingestState) appendBinary(b []byte) []byte {
+	b = append(b, ingestVersion)
+	b = binary.AppendVarint(b, st.LastReportID)
+	var ns int64
+	if !st.LastReport.IsZero() {
+		ns = st.LastReport.UnixNano()
+	}
+	return binary.AppendVarint(b, ns)
+}
+
+func decodeIngestState(data []byte) (*ingestState, error) {
+	st := &ingestState{}
+	if len(data) > 0 && data[0] == '{' {
+		return st, json.Unmarshal(data, st)
+	}
+	if len(data) == 0 || data[0] != ingestVersion {
+		return nil, errors.New("ingest state: unknown form")
+	}
+	id, n := binary.Varint(data[1:])
+	if n <= 0 {
+		return nil, errors.New("ingest state: bad report id")
+	}
+	ns, m := binary.Varint(data[1+n:])
+	if m <= 0 || 1+n+m != len(data) {
+		return nil, errors.New("ingest state: bad report time")
+	}
+	st.LastReportID = id
+	if ns != 0 {
+		st.LastReport = time.Unix(0, ns).UTC()
+	}
+	return st, nil
 }
 
 // ActiveRecord is a stored active violation.

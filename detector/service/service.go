@@ -86,6 +86,7 @@ type Service struct {
 	active  map[string]*ActiveRecord
 	outSeq  uint64
 	staged  []pendingMessage // enqueued for the batch being prepared
+	scratch []byte           // encodes the records of one thing
 	clock   time.Time        // latest report time, with ReportTime
 	lastGC  time.Time
 	running bool            // Run is running: jobs go to commits
@@ -163,16 +164,16 @@ func (s *Service) load() error {
 		fn   func(name string, data []byte) error
 	}{
 		{store.ThingStates, func(_ string, d []byte) error {
-			var st detector.ThingState
-			if err := json.Unmarshal(d, &st); err != nil {
+			st, err := detector.DecodeThingState(d)
+			if err != nil {
 				return err
 			}
 			s.eng.Restore(st)
 			return nil
 		}},
 		{store.Ingest, func(name string, d []byte) error {
-			st := &ingestState{}
-			if err := json.Unmarshal(d, st); err != nil {
+			st, err := decodeIngestState(d)
+			if err != nil {
 				return err
 			}
 			s.ingest[name] = st
@@ -356,7 +357,8 @@ func (s *Service) ingestOne(j *commitJob, in incoming) (reply, bool) {
 	}
 	thing := in.topic.Thing
 	st.LastReportID, st.LastReport = id, now
-	b.Put(store.Ingest, thing, st)
+	s.scratch = st.appendBinary(s.scratch[:0])
+	b.PutEncoded(store.Ingest, thing, s.scratch)
 	profiles := s.reg.ProfilesFor(thing)
 	events := s.eng.Observe(now, thing, profiles, in.dps)
 	j.retained = append(j.retained, retainedReport{now: now, thing: thing, profiles: profiles, dps: in.dps})
@@ -415,7 +417,12 @@ func (s *Service) makeReply(t proto.ReportTopic, r proto.Reply) (reply, bool) {
 func (s *Service) saveStates(b *store.Batch) {
 	for _, thing := range s.eng.TakeDirty() {
 		if st, ok := s.eng.State(thing); ok {
-			b.Put(store.ThingStates, thing, st)
+			var err error
+			if s.scratch, err = st.AppendBinary(s.scratch[:0]); err != nil {
+				s.log.Error().Err(err).Msg("thing state not saved")
+				continue
+			}
+			b.PutEncoded(store.ThingStates, thing, s.scratch)
 		} else {
 			b.Delete(store.ThingStates, thing)
 			b.Delete(store.Ingest, thing)

@@ -136,6 +136,12 @@ func (b *Batch) Put(kind Kind, name string, v any) {
 	b.keep(b.b.Set(recordKey(kind, name), data, nil))
 }
 
+// PutEncoded writes a record its owner has encoded, in a form of its own;
+// the batch keeps a copy of data.
+func (b *Batch) PutEncoded(kind Kind, name string, data []byte) {
+	b.keep(b.b.Set(recordKey(kind, name), data, nil))
+}
+
 // Delete removes a record.
 func (b *Batch) Delete(kind Kind, name string) {
 	b.keep(b.b.Delete(recordKey(kind, name), nil))
