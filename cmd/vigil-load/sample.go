@@ -163,17 +163,48 @@ func printSamples(w io.Writer, r result) {
 		row += fmt.Sprintf(" %.1f |", mib(sm.HeapInuse))
 		fmt.Fprintln(w, row)
 	}
+	// Memory under a garbage collector is a sawtooth: compare the mean and
+	// the peak of the second quarter of the run (after the warm-up) with
+	// those of the last quarter.
 	fmt.Fprintln(w)
-	q := r.Samples[len(r.Samples)/4]
-	last := r.Samples[len(r.Samples)-1]
-	for n, p := range r.Processes {
-		if n < len(q.RSS) && n < len(last.RSS) && q.RSS[n] > 0 {
-			fmt.Fprintf(w, "%s RSS from %.0f s to %.0f s: %.1f -> %.1f MiB (%+.1f%%)\n", p.Name, q.Seconds, last.Seconds,
-				mib(q.RSS[n]), mib(last.RSS[n]), 100*float64(last.RSS[n]-q.RSS[n])/float64(q.RSS[n]))
+	n := len(r.Samples)
+	early, late := r.Samples[n/4:n/2], r.Samples[n-n/4:]
+	if len(early) == 0 || len(late) == 0 {
+		return
+	}
+	for i, p := range r.Processes {
+		rss := func(s sample) int64 {
+			if i < len(s.RSS) {
+				return s.RSS[i]
+			}
+			return 0
 		}
+		fmt.Fprintf(w, "%s RSS, mean (peak): %s over %s; %s over %s\n", p.Name,
+			meanPeak(early, rss), span(early), meanPeak(late, rss), span(late))
 	}
-	if q.HeapInuse > 0 && last.HeapInuse > 0 {
-		fmt.Fprintf(w, "heap in use from %.0f s to %.0f s: %.1f -> %.1f MiB (%+.1f%%)\n", q.Seconds, last.Seconds,
-			mib(q.HeapInuse), mib(last.HeapInuse), 100*float64(last.HeapInuse-q.HeapInuse)/float64(q.HeapInuse))
+	heap := func(s sample) int64 { return s.HeapInuse }
+	if meanPeakValue(late, heap) > 0 {
+		fmt.Fprintf(w, "heap in use, mean (peak): %s over %s; %s over %s\n",
+			meanPeak(early, heap), span(early), meanPeak(late, heap), span(late))
 	}
+}
+
+func span(ss []sample) string {
+	return fmt.Sprintf("%.0f–%.0f s", ss[0].Seconds, ss[len(ss)-1].Seconds)
+}
+
+func meanPeakValue(ss []sample, v func(sample) int64) int64 {
+	var peak int64
+	for _, s := range ss {
+		peak = max(peak, v(s))
+	}
+	return peak
+}
+
+func meanPeak(ss []sample, v func(sample) int64) string {
+	var sum int64
+	for _, s := range ss {
+		sum += v(s)
+	}
+	return fmt.Sprintf("%.1f (%.1f) MiB", mib(sum/int64(len(ss))), mib(meanPeakValue(ss, v)))
 }
