@@ -3,6 +3,8 @@ package broker
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -18,6 +20,10 @@ type hook struct {
 	stats    statsTable
 	sessions sync.Map // client id -> *session
 	reports  func(m Message)
+	// now is the clock of connection records.
+	now func() time.Time
+	// dims is the topic-filter dimensions being counted.
+	dims atomic.Pointer[dimSet]
 }
 
 var _ mqtt.Hook = (*hook)(nil)
@@ -30,7 +36,7 @@ func (h *hook) ID() string {
 // Provides declares the events the hook handles.
 func (h *hook) Provides(b byte) bool {
 	switch b {
-	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill, mqtt.OnDisconnect:
+	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill, mqtt.OnDisconnect, mqtt.OnPacketSent:
 		return true
 	}
 	return false
@@ -56,6 +62,8 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		return false
 	}
 	s.cl = cl
+	s.stats = h.stats.of(s.Thing)
+	s.stats.connected(cl, s.Role, h.now())
 	h.sessions.Store(cl.ID, s)
 	return true
 }
@@ -94,6 +102,9 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, nil
 	}
 	s := h.session(cl)
+	if s != nil {
+		h.countSent(s, cl.ID, pk)
+	}
 	if s == nil || !s.canPublish(pk.TopicName) {
 		h.deny(cl, s, pk.TopicName, "publish")
 		return pk, packets.CodeSuccessIgnore
@@ -117,11 +128,30 @@ func (h *hook) OnWill(_ *mqtt.Client, will mqtt.Will) (mqtt.Will, error) {
 	return will, nil
 }
 
-// OnDisconnect forgets the session of a client that has gone, unless a new
-// connection with the same client id has already replaced it.
+// OnDisconnect counts the end of a connection, and forgets the session of
+// the client unless a new connection with the same client id has already
+// replaced it (that connection took over from this one, whose end is
+// counted under the new session's identity, the same thing).
 func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
-	if s := h.session(cl); s != nil {
+	v, ok := h.sessions.Load(cl.ID)
+	if !ok {
+		return
+	}
+	s := v.(*session)
+	s.stats.disconnected(cl, h.now())
+	if s.cl == cl {
 		h.sessions.CompareAndDelete(cl.ID, s)
+	}
+}
+
+// OnPacketSent counts the messages a thing receives from the broker.
+func (h *hook) OnPacketSent(cl *mqtt.Client, pk packets.Packet, _ []byte) {
+	if pk.FixedHeader.Type != packets.Publish || cl.Net.Inline {
+		return
+	}
+	if s := h.session(cl); s != nil {
+		s.stats.received.Add(1)
+		s.stats.countMessage(h.dims.Load(), pk.TopicName, cl.ID, false, 0)
 	}
 }
 
@@ -149,7 +179,8 @@ func (h *hook) deny(cl *mqtt.Client, s *session, topic, action string) {
 	thing := ""
 	if s != nil {
 		thing = s.Thing
-		h.stats.of(thing).failures.Add(1)
+		s.stats.failures.Add(1)
+		s.stats.countFailure(h.dims.Load(), topic, cl.ID)
 	}
 	h.log.Debug().Str("client", cl.ID).Str("thing", thing).Str("action", action).Str("topic", topic).Msg("denied")
 }
