@@ -46,6 +46,7 @@ func (r *Registry) ValidateProfile(p Profile) []detector.Problem {
 		problems = append(problems, detector.Problem{Field: "securityProfileDescription", Message: "at most 1000 characters"})
 	}
 	problems = append(problems, detector.ValidateBehaviors(p.Behaviors, r.MetricLookup)...)
+	problems = append(problems, r.dimensionProblems(p)...)
 	for _, typ := range slices.Sorted(maps.Keys(p.AlertTargets)) {
 		problems = append(problems, checkAlertTarget(typ, p.AlertTargets[typ])...)
 	}
@@ -240,14 +241,15 @@ func (r *Registry) Profiles() []Profile {
 }
 
 // RetainedMetrics lists the metrics a profile keeps history for: those of
-// its behaviors and its additional metrics to retain.
+// its behaviors and its additional metrics to retain, a metric narrowed by
+// a dimension under its series name (detector.SeriesName).
 func (p Profile) RetainedMetrics() []string {
 	set := map[string]struct{}{}
 	for _, b := range p.Behaviors {
-		set[b.Metric] = struct{}{}
+		set[detector.SeriesName(b.Metric, b.MetricDimension)] = struct{}{}
 	}
 	for _, m := range p.AdditionalMetricsToRetainV2 {
-		set[m.Metric] = struct{}{}
+		set[detector.SeriesName(m.Metric, m.MetricDimension)] = struct{}{}
 	}
 	for _, m := range p.AdditionalMetricsToRetain {
 		set[m] = struct{}{}
