@@ -20,6 +20,7 @@ type hook struct {
 	stats    statsTable
 	sessions sync.Map // client id -> *session
 	reports  func(m Message)
+	conns    sync.Map // *mqtt.Client -> *counters, from session established to disconnect
 	// now is the clock of connection records.
 	now func() time.Time
 	// dims is the topic-filter dimensions being counted.
@@ -36,7 +37,8 @@ func (h *hook) ID() string {
 // Provides declares the events the hook handles.
 func (h *hook) Provides(b byte) bool {
 	switch b {
-	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill, mqtt.OnDisconnect, mqtt.OnPacketSent:
+	case mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablished, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill, mqtt.OnDisconnect,
+		mqtt.OnPacketSent:
 		return true
 	}
 	return false
@@ -63,9 +65,20 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	}
 	s.cl = cl
 	s.stats = h.stats.of(s.Thing)
-	s.stats.connected(cl, s.Role, h.now())
 	h.sessions.Store(cl.ID, s)
 	return true
+}
+
+// OnSessionEstablished records the start of a connection, once the client
+// has its CONNACK: from then on, OnDisconnect is sure to follow. A newer
+// connection with the same client id may already have replaced the
+// session; it is the same identity, whose counters count both.
+func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
+	if v, ok := h.sessions.Load(cl.ID); ok {
+		s := v.(*session)
+		h.conns.Store(cl, s.stats)
+		s.stats.connected(cl, s.Role, h.now())
+	}
 }
 
 // logRefusal logs a refused connection: at debug level for the expected
@@ -130,16 +143,12 @@ func (h *hook) OnWill(_ *mqtt.Client, will mqtt.Will) (mqtt.Will, error) {
 
 // OnDisconnect counts the end of a connection, and forgets the session of
 // the client unless a new connection with the same client id has already
-// replaced it (that connection took over from this one, whose end is
-// counted under the new session's identity, the same thing).
+// replaced it.
 func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
-	v, ok := h.sessions.Load(cl.ID)
-	if !ok {
-		return
+	if v, ok := h.conns.LoadAndDelete(cl); ok {
+		v.(*counters).disconnected(cl, h.now())
 	}
-	s := v.(*session)
-	s.stats.disconnected(cl, h.now())
-	if s.cl == cl {
+	if s := h.session(cl); s != nil {
 		h.sessions.CompareAndDelete(cl.ID, s)
 	}
 }
