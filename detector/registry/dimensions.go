@@ -238,3 +238,10 @@ func (r *Registry) dimensionProblems(p Profile) []detector.Problem {
 	}
 	return problems
 }
+
+// ValidateBehaviors checks behaviors as a profile's would be checked: their
+// criteria, and that the dimensions they name exist.
+func (r *Registry) ValidateBehaviors(behaviors []proto.Behavior) []detector.Problem {
+	problems := detector.ValidateBehaviors(behaviors, r.MetricLookup)
+	return append(problems, r.dimensionProblems(Profile{Behaviors: behaviors})...)
+}
