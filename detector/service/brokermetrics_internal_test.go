@@ -1,0 +1,106 @@
+package service
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-iot/vigil/detector"
+)
+
+// TestWindowDatapoints pins how one thing's broker counts become the
+// datapoints of one window.
+func TestWindowDatapoints(t *testing.T) {
+	start := time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC)
+	end := start.Add(BrokerWindow)
+	a, b := netip.MustParseAddr("10.0.0.7"), netip.MustParseAddr("192.0.2.1")
+	all := map[string]bool{}
+	for _, m := range []string{detector.MetricConnectionAttempts, detector.MetricAuthorizationFailures, detector.MetricDisconnects,
+		detector.MetricMessagesSent, detector.MetricMessagesReceived, detector.MetricMessageByteSize, detector.MetricSourceIP,
+		detector.MetricDisconnectDuration, "aws:num-messages-sent/IN/cmd", "aws:num-messages-sent/NOT_IN/cmd",
+		"aws:num-authorization-failures/NOT_IN/cmd"} {
+		all[m] = true
+	}
+	for _, tc := range []struct {
+		name      string
+		prev, cur BrokerCounts
+		wanted    map[string]bool
+		want      string
+	}{{
+		name: "connected all along: counters grow, its address, 0 minutes away",
+		prev: BrokerCounts{ConnectionAttempts: 1, MessagesSent: 10, BytesSent: 1000},
+		cur: BrokerCounts{ConnectionAttempts: 1, MessagesSent: 15, BytesSent: 1500, MessagesReceived: 5,
+			Connections: []BrokerConnection{{Addr: a, Start: start.Add(-time.Hour)}}},
+		wanted: all,
+		want: "aws:disconnect-duration=0 aws:message-byte-size=500 aws:num-authorization-failures=0 aws:num-connection-attempts=0 " +
+			"aws:num-disconnects=0 aws:num-messages-received=5 aws:num-messages-sent=5 aws:source-ip-address=[10.0.0.7]",
+	}, {
+		name: "reconnected from another address: both addresses",
+		prev: BrokerCounts{ConnectionAttempts: 1},
+		cur: BrokerCounts{ConnectionAttempts: 3, Disconnects: 1, AuthorizationFailures: 1, Connections: []BrokerConnection{
+			{Addr: a, Start: start.Add(-time.Hour), End: start.Add(time.Minute)}, {Addr: b, Start: start.Add(2 * time.Minute)}}},
+		wanted: map[string]bool{detector.MetricConnectionAttempts: true, detector.MetricDisconnects: true, detector.MetricSourceIP: true},
+		want:   "aws:num-connection-attempts=2 aws:num-disconnects=1 aws:source-ip-address=[10.0.0.7 192.0.2.1]",
+	}, {
+		name: "gone before the window: only the minutes away",
+		prev: BrokerCounts{ConnectionAttempts: 1, Disconnects: 1},
+		cur: BrokerCounts{ConnectionAttempts: 1, Disconnects: 1, Connections: []BrokerConnection{
+			{Addr: a, Start: start.Add(-time.Hour), End: start.Add(-7*time.Minute - 30*time.Second)}}},
+		wanted: all,
+		want:   "aws:disconnect-duration=12",
+	}, {
+		name: "gone longer than the silence timeout: nothing",
+		cur: BrokerCounts{Connections: []BrokerConnection{
+			{Addr: a, Start: start.Add(-72 * time.Hour), End: start.Add(-49 * time.Hour)}}},
+		wanted: all,
+		want:   "",
+	}, {
+		name: "refused all along: failures and attempts count, no address",
+		prev: BrokerCounts{ConnectionAttempts: 4, AuthorizationFailures: 4},
+		cur:  BrokerCounts{ConnectionAttempts: 9, AuthorizationFailures: 9},
+		wanted: map[string]bool{detector.MetricConnectionAttempts: true, detector.MetricAuthorizationFailures: true,
+			detector.MetricSourceIP: true, detector.MetricDisconnectDuration: true},
+		want: "aws:num-authorization-failures=5 aws:num-connection-attempts=5",
+	}, {
+		name: "dimension IN and NOT_IN, and a new generation starting from zero",
+		prev: BrokerCounts{MessagesSent: 100, AuthorizationFailures: 1, Dimensions: []DimensionCounts{{Name: "cmd", Generation: 1, MessagesSent: 90}}},
+		cur: BrokerCounts{MessagesSent: 130, AuthorizationFailures: 4, Connections: []BrokerConnection{{Start: start.Add(-time.Hour)}},
+			Dimensions: []DimensionCounts{{Name: "cmd", Generation: 2, MessagesSent: 20, AuthorizationFailures: 1}}},
+		wanted: all,
+		want: "aws:disconnect-duration=0 aws:message-byte-size=0 aws:num-authorization-failures/NOT_IN/cmd=2 aws:num-authorization-failures=3 " +
+			"aws:num-connection-attempts=0 aws:num-disconnects=0 aws:num-messages-received=0 " +
+			"aws:num-messages-sent/IN/cmd=20 aws:num-messages-sent/NOT_IN/cmd=10 aws:num-messages-sent=30",
+	}, {
+		name:   "counts that went down started again",
+		prev:   BrokerCounts{MessagesSent: 100},
+		cur:    BrokerCounts{MessagesSent: 7},
+		wanted: map[string]bool{detector.MetricMessagesSent: true},
+		want:   "aws:num-messages-sent=7",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Service{}
+			got := describe(s.windowDatapoints(&tc.cur, &tc.prev, start, end, tc.wanted))
+			if got != tc.want {
+				t.Errorf("datapoints\n  %s\nwant\n  %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// describe writes datapoints as "metric=value", sorted.
+func describe(dps []detector.Datapoint) string {
+	var parts []string
+	for _, dp := range dps {
+		switch dp.Value.Kind {
+		case detector.KindIPs:
+			parts = append(parts, fmt.Sprintf("%s=%v", dp.Metric, dp.Value.IPs))
+		default:
+			parts = append(parts, fmt.Sprintf("%s=%v", dp.Metric, dp.Value.Number))
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
+}
