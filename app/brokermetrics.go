@@ -34,9 +34,20 @@ func (s brokerSource) EachThing(fn func(service.BrokerCounts)) {
 	})
 }
 
+// EachWindow is EachThing, restarting the message sizes of every thing.
+func (s brokerSource) EachWindow(fn func(service.BrokerCounts)) {
+	s.b.EachStatsRestartingSizes(func(thing string, st broker.ThingStats) {
+		if st.Role != broker.RoleDevice {
+			return
+		}
+		fn(brokerCounts(thing, st))
+	})
+}
+
 func brokerCounts(thing string, st broker.ThingStats) service.BrokerCounts {
 	c := service.BrokerCounts{Thing: thing, ConnectionAttempts: st.ConnectionAttempts, AuthorizationFailures: st.AuthorizationFailures,
-		Disconnects: st.Disconnects, MessagesSent: st.MessagesSent, BytesSent: st.BytesSent, MessagesReceived: st.MessagesReceived}
+		Disconnects: st.Disconnects, MessagesSent: st.MessagesSent, BytesSent: st.BytesSent, MessagesReceived: st.MessagesReceived,
+		LargestMessage: st.LargestMessage, SmallestMessage: st.SmallestMessage}
 	for _, k := range st.Connections {
 		c.Connections = append(c.Connections, service.BrokerConnection{Addr: k.Addr, Start: k.Start, End: k.End})
 	}

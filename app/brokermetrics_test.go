@@ -198,8 +198,9 @@ func waitFleet(t *testing.T, a *App, profile, metric string, cond func(fleetstat
 
 // TestForbiddenPublishRaisesAuthorizationAlarm is the second half of
 // acceptance point 2: a device publishing to a topic outside its ACL is in
-// alarm on authorization failures, and on messages sent outside the topics
-// of a dimension (NOT_IN), once the window closes.
+// alarm on authorization failures, on messages sent outside the topics of
+// a dimension (NOT_IN), and on a message larger than allowed, once the
+// window closes.
 func TestForbiddenPublishRaisesAuthorizationAlarm(t *testing.T) {
 	a, clock := startWithClock(t)
 	if _, err := a.Service().CreateDimension(registry.Dimension{Name: "own-reports", Type: registry.DimensionTopicFilter,
@@ -208,7 +209,10 @@ func TestForbiddenPublishRaisesAuthorizationAlarm(t *testing.T) {
 	}
 	foreign := atMost("foreign-messages", detector.MetricMessagesSent, 0, 300)
 	foreign.MetricDimension = &proto.MetricDimension{DimensionName: "own-reports", Operator: "NOT_IN"}
-	applyProfile(t, a, "acl", atMost("no-denials", detector.MetricAuthorizationFailures, 0, 0), foreign)
+	// Sizes are judged per message: the honest device's three reports add
+	// up to more than 100 bytes, none is larger.
+	applyProfile(t, a, "acl", atMost("no-denials", detector.MetricAuthorizationFailures, 0, 0), foreign,
+		atMost("small-messages", detector.MetricMessageByteSize, 100, 0))
 
 	honest, intruder := dialThing(t, a, "door-honest"), dialThing(t, a, "door-owned")
 	defer honest.Disconnect(0)
@@ -219,17 +223,18 @@ func TestForbiddenPublishRaisesAuthorizationAlarm(t *testing.T) {
 		intruder.Publish("$vigil/things/door-other/defender/metrics/json", 1, false, report).Wait()
 		intruder.Publish("factory/doors/open", 1, false, "1").Wait()
 	}
-	waitBroker(t, a, "door-owned", func(s broker.ThingStats) bool { return s.AuthorizationFailures == 6 })
+	intruder.Publish("exfiltrate", 1, false, make([]byte, 500)).Wait()
+	waitBroker(t, a, "door-owned", func(s broker.ThingStats) bool { return s.AuthorizationFailures == 7 })
 
 	clock.set(window0.Add(5*time.Minute + 31*time.Second))
 	events := waitEvents(t, a, window0, window0.Add(time.Hour), func(evs []service.EventRecord) bool {
-		return inAlarm("door-owned", "no-denials")(evs) && inAlarm("door-owned", "foreign-messages")(evs)
+		return inAlarm("door-owned", "no-denials")(evs) && inAlarm("door-owned", "foreign-messages")(evs) &&
+			inAlarm("door-owned", "small-messages")(evs)
 	})
-	if ev := findEvent(events, "door-owned", "no-denials", proto.InAlarm); *ev.MetricValue.Count != 6 {
-		t.Errorf("authorization failures %d, want 6", *ev.MetricValue.Count)
-	}
-	if ev := findEvent(events, "door-owned", "foreign-messages", proto.InAlarm); *ev.MetricValue.Count != 6 {
-		t.Errorf("messages outside the dimension %d, want 6", *ev.MetricValue.Count)
+	for behavior, want := range map[string]uint64{"no-denials": 7, "foreign-messages": 7, "small-messages": 500} {
+		if ev := findEvent(events, "door-owned", behavior, proto.InAlarm); *ev.MetricValue.Count != want {
+			t.Errorf("%s: value %d, want %d", behavior, *ev.MetricValue.Count, want)
+		}
 	}
 	for _, ev := range events {
 		if ev.ThingName != "door-owned" {

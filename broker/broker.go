@@ -304,7 +304,14 @@ func (b *Broker) Stats(thing string) ThingStats {
 // has counted since it started, in no particular order. fn must not call
 // the broker.
 func (b *Broker) EachStats(fn func(thing string, s ThingStats)) {
-	b.hook.stats.each(b.hook.dims.Load(), fn)
+	b.hook.stats.each(b.hook.dims.Load(), false, fn)
+}
+
+// EachStatsRestartingSizes is EachStats, and then starts each thing's
+// largest and smallest message sizes again from none: whoever calls it
+// once per window gets the extremes of each window.
+func (b *Broker) EachStatsRestartingSizes(fn func(thing string, s ThingStats)) {
+	b.hook.stats.each(b.hook.dims.Load(), true, fn)
 }
 
 // SetDimensions replaces the topic-filter dimensions the broker counts

@@ -35,6 +35,11 @@ type ThingStats struct {
 	// MessagesReceived counts the PUBLISH packets the broker sent to the
 	// thing.
 	MessagesReceived uint64
+	// LargestMessage and SmallestMessage are the payload sizes of the
+	// largest and smallest messages the thing sent since the sizes were
+	// last restarted (EachStatsRestartingSizes), or since it started; both
+	// are 0 when it sent none.
+	LargestMessage, SmallestMessage uint64
 	// Connections are the thing's most recent connections (at most
 	// MaxConnectionRecords), oldest first.
 	Connections []Connection
@@ -88,6 +93,8 @@ type counters struct {
 	sent        atomic.Uint64
 	bytes       atomic.Uint64
 	received    atomic.Uint64
+	largest     atomic.Uint64
+	smallest    atomic.Uint64 // size + 1; 0 for none
 	role        atomic.Uint32
 	dims        atomic.Pointer[dimCounters]
 
@@ -125,10 +132,19 @@ func (t *statsTable) read(thing string, set *dimSet) ThingStats {
 	return c.(*counters).read(set)
 }
 
-// each calls fn with every thing's counts, in no particular order.
-func (t *statsTable) each(set *dimSet, fn func(thing string, s ThingStats)) {
+// each calls fn with every thing's counts, in no particular order; with
+// restart, the message sizes start again from none.
+func (t *statsTable) each(set *dimSet, restart bool, fn func(thing string, s ThingStats)) {
 	t.m.Range(func(k, v any) bool {
-		fn(k.(string), v.(*counters).read(set))
+		c := v.(*counters)
+		s := c.read(set)
+		if restart {
+			s.LargestMessage, s.SmallestMessage = c.largest.Swap(0), c.smallest.Swap(0)
+			if s.SmallestMessage > 0 {
+				s.SmallestMessage--
+			}
+		}
+		fn(k.(string), s)
 		return true
 	})
 }
@@ -139,7 +155,10 @@ func (c *counters) read(set *dimSet) ThingStats {
 		Role:               Role(c.role.Load()),
 		ConnectionAttempts: c.attempts.Load(), AuthorizationFailures: c.failures.Load(), Disconnects: c.disconnects.Load(),
 		MessagesSent: c.sent.Load(), BytesSent: c.bytes.Load(), MessagesReceived: c.received.Load(),
-		Connections: c.connections(), Dimensions: set.zero(),
+		Connections: c.connections(), Dimensions: set.zero(), LargestMessage: c.largest.Load(),
+	}
+	if small := c.smallest.Load(); small > 0 {
+		s.SmallestMessage = small - 1
 	}
 	if d := c.dims.Load(); d != nil {
 		d.copyTo(s.Dimensions)
@@ -195,7 +214,18 @@ func (c *counters) connections() []Connection {
 // the thing's own counters and a match against each dimension's filters.
 func (h *hook) countSent(s *session, clientID string, pk packets.Packet) {
 	c := s.stats
+	size := uint64(len(pk.Payload))
 	c.sent.Add(1)
-	c.bytes.Add(uint64(len(pk.Payload)))
+	c.bytes.Add(size)
+	c.sized(size)
 	c.countMessage(h.dims.Load(), pk.TopicName, clientID, true, len(pk.Payload))
+}
+
+// sized keeps a message's size if it is the largest or the smallest yet: a
+// load each, and a compare-and-swap only for a new extreme.
+func (c *counters) sized(size uint64) {
+	for cur := c.largest.Load(); size > cur && !c.largest.CompareAndSwap(cur, size); cur = c.largest.Load() {
+	}
+	for cur := c.smallest.Load(); (cur == 0 || size+1 < cur) && !c.smallest.CompareAndSwap(cur, size+1); cur = c.smallest.Load() {
+	}
 }

@@ -81,6 +81,17 @@ func TestBrokerSideCounts(t *testing.T) {
 		s.BytesSent != 23 || s.MessagesReceived != 1 || s.Role != broker.RoleDevice {
 		t.Errorf("counts %+v, want 2 attempts, 1 failure, 1 disconnect, 3 sent of 23 bytes, 1 received", s)
 	}
+	if s.LargestMessage != 10 || s.SmallestMessage != 3 {
+		t.Errorf("message sizes from %d to %d, want 3 to 10", s.SmallestMessage, s.LargestMessage)
+	}
+	b.EachStatsRestartingSizes(func(thing string, got broker.ThingStats) {
+		if thing == "d1" && (got.LargestMessage != 10 || got.SmallestMessage != 3) {
+			t.Errorf("restarting: sizes from %d to %d, want 3 to 10", got.SmallestMessage, got.LargestMessage)
+		}
+	})
+	if got := b.Stats("d1"); got.LargestMessage != 0 || got.SmallestMessage != 0 {
+		t.Errorf("after a restart, sizes from %d to %d, want none", got.SmallestMessage, got.LargestMessage)
+	}
 	start := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	local := netip.MustParseAddr("127.0.0.1")
 	want := []broker.Connection{{Addr: local, Start: start, End: start.Add(time.Minute)}, {Addr: local, Start: start.Add(2 * time.Minute)}}

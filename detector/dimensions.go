@@ -69,3 +69,39 @@ func ValidateDimension(field, metric string, d *proto.MetricDimension) []Problem
 	c.dimension(field, metric, d, true)
 	return c.problems
 }
+
+// The per-message series of aws:message-byte-size: the payload size of the
+// largest and of the smallest message a thing sent in each window.
+const (
+	SeriesLargestMessage  = MetricMessageByteSize + "/largest"
+	SeriesSmallestMessage = MetricMessageByteSize + "/smallest"
+)
+
+// BehaviorSeries names the series a behavior evaluates: SeriesName of its
+// metric and dimension, except for a static aws:message-byte-size behavior
+// without durationSeconds, which AWS evaluates per message. A window
+// violates such a behavior exactly when one of its messages does, so it
+// evaluates the largest message of each window against less-than and
+// less-than-equals, and the smallest against greater-than and
+// greater-than-equals.
+func BehaviorSeries(b proto.Behavior) string {
+	cr := b.Criteria
+	if b.Metric != MetricMessageByteSize || b.MetricDimension != nil || cr == nil || cr.DurationSeconds != nil || cr.StatisticalThreshold != nil {
+		return SeriesName(b.Metric, b.MetricDimension)
+	}
+	switch cr.ComparisonOperator {
+	case OpGreaterThan, OpGreaterThanEquals:
+		return SeriesSmallestMessage
+	}
+	return SeriesLargestMessage
+}
+
+// perMessage refuses a dimensioned aws:message-byte-size behavior
+// evaluated per message: sizes are kept per window for the whole of a
+// thing's messages only.
+func (c *compiler) perMessage(field string, b proto.Behavior) {
+	cr := b.Criteria
+	if b.Metric == MetricMessageByteSize && b.MetricDimension != nil && cr != nil && cr.DurationSeconds == nil && cr.StatisticalThreshold == nil {
+		c.addf(field+".criteria.durationSeconds", "is required for %s with a dimension: sizes per message are kept without dimensions", b.Metric)
+	}
+}

@@ -34,3 +34,20 @@ func TestDimensionedBehaviorReadsItsSeries(t *testing.T) {
 		t.Fatalf("events %v, want one in-alarm at 11", ev)
 	}
 }
+
+func TestBehaviorSeries(t *testing.T) {
+	for _, tc := range []struct {
+		behavior, want string
+	}{
+		{`{"name":"b","metric":"aws:message-byte-size","criteria":{"comparisonOperator":"less-than","value":{"count":1024}}}`, SeriesLargestMessage},
+		{`{"name":"b","metric":"aws:message-byte-size","criteria":{"comparisonOperator":"greater-than-equals","value":{"count":8}}}`, SeriesSmallestMessage},
+		{`{"name":"b","metric":"aws:message-byte-size","criteria":{"comparisonOperator":"less-than","value":{"count":1024},"durationSeconds":300}}`, MetricMessageByteSize},
+		{`{"name":"b","metric":"aws:message-byte-size","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{"statistic":"p90"}}}`, MetricMessageByteSize},
+		{`{"name":"b","metric":"aws:message-byte-size","metricDimension":{"dimensionName":"d"},"criteria":{"comparisonOperator":"less-than","value":{"count":1},"durationSeconds":300}}`, "aws:message-byte-size/IN/d"},
+		{`{"name":"b","metric":"aws:num-messages-sent","criteria":{"comparisonOperator":"less-than","value":{"count":1}}}`, MetricMessagesSent},
+	} {
+		if got := BehaviorSeries(behaviors(t, "["+tc.behavior+"]")[0]); got != tc.want {
+			t.Errorf("%s: series %q, want %q", tc.behavior, got, tc.want)
+		}
+	}
+}

@@ -171,7 +171,9 @@ func (c *compiler) behavior(field string, b proto.Behavior) *rule {
 		return nil
 	}
 	r := &rule{spec: b, name: b.Name, metric: info, suppress: b.SuppressAlerts != nil && *b.SuppressAlerts}
-	r.series = c.dimension(field+".metricDimension", b.Metric, b.MetricDimension, ok)
+	c.dimension(field+".metricDimension", b.Metric, b.MetricDimension, ok)
+	c.perMessage(field, b)
+	r.series = BehaviorSeries(b)
 	c.criteria(field+".criteria", b.Criteria, r, ok)
 	if len(c.problems) > before {
 		return nil

@@ -85,9 +85,11 @@ func TestValidateBehaviors(t *testing.T) {
 			{"name":"device-metric","metric":"aws:all-bytes-out","metricDimension":{"dimensionName":"topics"},"criteria":{"comparisonOperator":"less-than","value":{"count":1}}},
 			{"name":"source-ip","metric":"aws:source-ip-address","metricDimension":{"dimensionName":"topics"},"criteria":{"comparisonOperator":"in-cidr-set","value":{"cidrs":["10.0.0.0/8"]}}},
 			{"name":"operator","metric":"aws:num-messages-received","metricDimension":{"dimensionName":"topics","operator":"OUT"},"criteria":{"comparisonOperator":"less-than","value":{"count":1}}},
-			{"name":"no-name","metric":"aws:message-byte-size","metricDimension":{"dimensionName":""},"criteria":{"comparisonOperator":"less-than","value":{"count":1}}}
+			{"name":"no-name","metric":"aws:message-byte-size","metricDimension":{"dimensionName":""},"criteria":{"comparisonOperator":"less-than","value":{"count":1},"durationSeconds":300}},
+			{"name":"size-per-message","metric":"aws:message-byte-size","metricDimension":{"dimensionName":"topics"},"criteria":{"comparisonOperator":"less-than","value":{"count":1}}}
 		]`, []string{"behaviors[2](device-metric).metricDimension", "behaviors[3](source-ip).metricDimension",
-			"behaviors[4](operator).metricDimension.operator", "behaviors[5](no-name).metricDimension.dimensionName"}},
+			"behaviors[4](operator).metricDimension.operator", "behaviors[5](no-name).metricDimension.dimensionName",
+			"behaviors[6](size-per-message).criteria.durationSeconds"}},
 		{"broker-side metrics with the values of their types", `[
 			{"name":"failures","metric":"aws:num-authorization-failures","criteria":{"comparisonOperator":"less-than-equals","value":{"count":5},"durationSeconds":300}},
 			{"name":"attempts","metric":"aws:num-connection-attempts","criteria":{"comparisonOperator":"less-than-equals","value":{"count":5},"durationSeconds":600}},

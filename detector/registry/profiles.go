@@ -247,6 +247,7 @@ func (p Profile) RetainedMetrics() []string {
 	set := map[string]struct{}{}
 	for _, b := range p.Behaviors {
 		set[detector.SeriesName(b.Metric, b.MetricDimension)] = struct{}{}
+		set[detector.BehaviorSeries(b)] = struct{}{}
 	}
 	for _, m := range p.AdditionalMetricsToRetainV2 {
 		set[detector.SeriesName(m.Metric, m.MetricDimension)] = struct{}{}

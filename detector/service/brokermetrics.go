@@ -28,6 +28,9 @@ type BrokerSource interface {
 	// EachThing calls fn with the counts of every device the broker has
 	// seen since it started (fleet and operator identities left out).
 	EachThing(fn func(BrokerCounts))
+	// EachWindow is EachThing with, in each thing's counts, the largest
+	// and smallest messages since the previous call of EachWindow.
+	EachWindow(fn func(BrokerCounts))
 	// CountDimensions replaces the dimensions whose messages the broker
 	// counts per thing.
 	CountDimensions(dims []registry.Dimension) error
@@ -43,6 +46,9 @@ type BrokerCounts struct {
 	MessagesSent          uint64
 	BytesSent             uint64
 	MessagesReceived      uint64
+	// LargestMessage and SmallestMessage are payload sizes, meaningful
+	// when MessagesSent grew.
+	LargestMessage, SmallestMessage uint64
 	// Connections are the thing's recent connections, oldest first.
 	Connections []BrokerConnection
 	// Dimensions are the counts of the dimensions being counted.
@@ -135,7 +141,7 @@ func (s *Service) closeBrokerWindow(b *store.Batch, start time.Time) []retainedR
 	stamp := end.Add(-time.Millisecond)
 	retained := *s.retain.metrics.Load()
 	var out []retainedReport
-	s.opts.Broker.EachThing(func(c BrokerCounts) {
+	s.opts.Broker.EachWindow(func(c BrokerCounts) {
 		prev := s.brokerWin.prev[c.Thing]
 		c.Connections = slices.Clone(c.Connections)
 		s.brokerWin.prev[c.Thing] = BrokerCounts{Thing: c.Thing, ConnectionAttempts: c.ConnectionAttempts,
@@ -207,6 +213,10 @@ func (s *Service) windowDatapoints(c, prev *BrokerCounts, start, end time.Time, 
 	}
 	if len(ips) > 0 {
 		add(detector.MetricSourceIP, detector.Value{Kind: detector.KindIPs, IPs: ips})
+	}
+	if c.MessagesSent != prev.MessagesSent {
+		add(detector.SeriesLargestMessage, countValue(float64(c.LargestMessage)))
+		add(detector.SeriesSmallestMessage, countValue(float64(c.SmallestMessage)))
 	}
 	dps = dimensionDatapoints(dps, c, prev, wanted)
 	return s.disconnectDuration(dps, c, end, wanted)

@@ -20,7 +20,7 @@ func TestWindowDatapoints(t *testing.T) {
 	all := map[string]bool{}
 	for _, m := range []string{detector.MetricConnectionAttempts, detector.MetricAuthorizationFailures, detector.MetricDisconnects,
 		detector.MetricMessagesSent, detector.MetricMessagesReceived, detector.MetricMessageByteSize, detector.MetricSourceIP,
-		detector.MetricDisconnectDuration, "aws:num-messages-sent/IN/cmd", "aws:num-messages-sent/NOT_IN/cmd",
+		detector.MetricDisconnectDuration, detector.SeriesLargestMessage, detector.SeriesSmallestMessage, "aws:num-messages-sent/IN/cmd", "aws:num-messages-sent/NOT_IN/cmd",
 		"aws:num-authorization-failures/NOT_IN/cmd"} {
 		all[m] = true
 	}
@@ -32,10 +32,11 @@ func TestWindowDatapoints(t *testing.T) {
 	}{{
 		name: "connected all along: counters grow, its address, 0 minutes away",
 		prev: BrokerCounts{ConnectionAttempts: 1, MessagesSent: 10, BytesSent: 1000},
-		cur: BrokerCounts{ConnectionAttempts: 1, MessagesSent: 15, BytesSent: 1500, MessagesReceived: 5,
+		cur: BrokerCounts{ConnectionAttempts: 1, MessagesSent: 15, BytesSent: 1500, MessagesReceived: 5, LargestMessage: 180, SmallestMessage: 20,
 			Connections: []BrokerConnection{{Addr: a, Start: start.Add(-time.Hour)}}},
 		wanted: all,
-		want: "aws:disconnect-duration=0 aws:message-byte-size=500 aws:num-authorization-failures=0 aws:num-connection-attempts=0 " +
+		want: "aws:disconnect-duration=0 aws:message-byte-size/largest=180 aws:message-byte-size/smallest=20 aws:message-byte-size=500 " +
+			"aws:num-authorization-failures=0 aws:num-connection-attempts=0 " +
 			"aws:num-disconnects=0 aws:num-messages-received=5 aws:num-messages-sent=5 aws:source-ip-address=[10.0.0.7]",
 	}, {
 		name: "reconnected from another address: both addresses",
@@ -70,7 +71,8 @@ func TestWindowDatapoints(t *testing.T) {
 		cur: BrokerCounts{MessagesSent: 130, AuthorizationFailures: 4, Connections: []BrokerConnection{{Start: start.Add(-time.Hour)}},
 			Dimensions: []DimensionCounts{{Name: "cmd", Generation: 2, MessagesSent: 20, AuthorizationFailures: 1}}},
 		wanted: all,
-		want: "aws:disconnect-duration=0 aws:message-byte-size=0 aws:num-authorization-failures/NOT_IN/cmd=2 aws:num-authorization-failures=3 " +
+		want: "aws:disconnect-duration=0 aws:message-byte-size/largest=0 aws:message-byte-size/smallest=0 aws:message-byte-size=0 " +
+			"aws:num-authorization-failures/NOT_IN/cmd=2 aws:num-authorization-failures=3 " +
 			"aws:num-connection-attempts=0 aws:num-disconnects=0 aws:num-messages-received=0 " +
 			"aws:num-messages-sent/IN/cmd=20 aws:num-messages-sent/NOT_IN/cmd=10 aws:num-messages-sent=30",
 	}, {
