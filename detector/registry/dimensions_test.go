@@ -110,3 +110,14 @@ func TestProfileDimensionProblems(t *testing.T) {
 		t.Errorf("problems at %q, want %q", fields, want)
 	}
 }
+
+// TestCustomMetricsLeaveVigilNames keeps vigil: for Vigil's own metrics,
+// as aws: is kept for AWS's.
+func TestCustomMetricsLeaveVigilNames(t *testing.T) {
+	e := newEnv(t)
+	err := e.try(func(b *store.Batch) error {
+		_, err := e.reg.CreateCustomMetric(b, t0, registry.CustomMetric{Name: "vigil:report-silence", Type: proto.CustomNumber})
+		return err
+	})
+	wantKind(t, err, registry.ErrInvalid)
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigil-iot/vigil/detector"
@@ -261,8 +262,8 @@ func (p Profile) RetainedMetrics() []string {
 // CreateCustomMetric defines a custom metric.
 func (r *Registry) CreateCustomMetric(b *store.Batch, now time.Time, m CustomMetric) (CustomMetric, error) {
 	switch {
-	case !proto.ValidCustomMetricName(m.Name):
-		return CustomMetric{}, fail(ErrInvalid, "metricName: %q must be 1 to 128 of a-z A-Z 0-9 : _ - and not start with aws:", m.Name)
+	case !proto.ValidCustomMetricName(m.Name) || strings.HasPrefix(m.Name, "vigil:"):
+		return CustomMetric{}, fail(ErrInvalid, "metricName: %q must be 1 to 128 of a-z A-Z 0-9 : _ - and not start with aws: or vigil:", m.Name)
 	case !m.Type.Valid():
 		return CustomMetric{}, fail(ErrInvalid, "metricType: %q is not number, number-list, string-list or ip-address-list", m.Type)
 	case len(m.DisplayName) > 128:
