@@ -304,6 +304,7 @@ func (b *Broker) Stats(thing string) ThingStats {
 // has counted since it started, in no particular order. fn must not call
 // the broker.
 func (b *Broker) EachStats(fn func(thing string, s ThingStats)) {
+	b.hook.sweepConns()
 	b.hook.stats.each(b.hook.dims.Load(), false, fn)
 }
 
@@ -311,6 +312,7 @@ func (b *Broker) EachStats(fn func(thing string, s ThingStats)) {
 // largest and smallest message sizes again from none: whoever calls it
 // once per window gets the extremes of each window.
 func (b *Broker) EachStatsRestartingSizes(fn func(thing string, s ThingStats)) {
+	b.hook.sweepConns()
 	b.hook.stats.each(b.hook.dims.Load(), true, fn)
 }
 

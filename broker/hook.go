@@ -20,7 +20,10 @@ type hook struct {
 	stats    statsTable
 	sessions sync.Map // client id -> *session
 	reports  func(m Message)
-	conns    sync.Map // *mqtt.Client -> *counters, from session established to disconnect
+	// conns holds the session of each admitted connection, from its
+	// authentication to its disconnect, whatever connection took its client
+	// id meanwhile.
+	conns sync.Map // *mqtt.Client -> *session
 	// now is the clock of connection records.
 	now func() time.Time
 	// dims is the topic-filter dimensions being counted.
@@ -66,17 +69,15 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	s.cl = cl
 	s.stats = h.stats.of(s.Thing)
 	h.sessions.Store(cl.ID, s)
+	h.conns.Store(cl, s)
 	return true
 }
 
 // OnSessionEstablished records the start of a connection, once the client
-// has its CONNACK: from then on, OnDisconnect is sure to follow. A newer
-// connection with the same client id may already have replaced the
-// session; it is the same identity, whose counters count both.
+// has its CONNACK: from then on, OnDisconnect is sure to follow.
 func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
-	if v, ok := h.sessions.Load(cl.ID); ok {
+	if v, ok := h.conns.Load(cl); ok {
 		s := v.(*session)
-		h.conns.Store(cl, s.stats)
 		s.stats.connected(cl, s.Role, h.now())
 	}
 }
@@ -146,7 +147,7 @@ func (h *hook) OnWill(_ *mqtt.Client, will mqtt.Will) (mqtt.Will, error) {
 // replaced it.
 func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
 	if v, ok := h.conns.LoadAndDelete(cl); ok {
-		v.(*counters).disconnected(cl, h.now())
+		v.(*session).stats.disconnected(cl, h.now())
 	}
 	if s := h.session(cl); s != nil {
 		h.sessions.CompareAndDelete(cl.ID, s)

@@ -229,3 +229,19 @@ func (c *counters) sized(size uint64) {
 	for cur := c.smallest.Load(); (cur == 0 || size+1 < cur) && !c.smallest.CompareAndSwap(cur, size+1); cur = c.smallest.Load() {
 	}
 }
+
+// connLeakAge is how long after its end a connection that never had a
+// disconnect event (its CONNACK could not be sent) is forgotten.
+const connLeakAge = time.Minute
+
+// sweepConns forgets the admitted connections that ended long ago without
+// a disconnect event, which mochi does not give when the CONNACK fails.
+func (h *hook) sweepConns() {
+	cutoff := time.Now().Add(-connLeakAge).Unix()
+	h.conns.Range(func(k, _ any) bool {
+		if cl := k.(*mqtt.Client); cl.StopTime() != 0 && cl.StopTime() < cutoff {
+			h.conns.Delete(cl)
+		}
+		return true
+	})
+}

@@ -93,7 +93,21 @@ type brokerWindows struct {
 	minute time.Time // the last minute report silence was evaluated
 	prev   map[string]BrokerCounts
 	dims   []registry.Dimension // last given to the broker
+	// todo holds the datapoints of the last closed window that still
+	// await evaluation, perTick of them evaluated each tick, so that a
+	// large fleet does not hold the engine for long.
+	todo    []retainedReport
+	perTick int
 }
+
+// How the datapoints of a closed window are spread over ticks: all of them
+// at once up to brokerChunk things, else over brokerSpread ticks (one
+// second each), well within the fleet summaries' grace for late
+// datapoints.
+const (
+	brokerChunk  = 5000
+	brokerSpread = 10
+)
 
 // begin starts counting in the window and minute of now: what the broker
 // counted before goes to that window.
@@ -116,8 +130,13 @@ func (s *Service) observeBroker(b *store.Batch) []retainedReport {
 	window, minute := floorTime(now, BrokerWindow), floorTime(now, SilenceInterval)
 	var retained []retainedReport
 	if window.After(bw.window) {
-		retained = s.closeBrokerWindow(b, bw.window)
+		retained = s.evaluateBroker(b, len(bw.todo)) // what is left of the window before
+		bw.todo = s.closeBrokerWindow(bw.window)
+		bw.perTick = max(brokerChunk, (len(bw.todo)+brokerSpread-1)/brokerSpread)
 		bw.window = window
+	}
+	if len(bw.todo) > 0 {
+		retained = append(retained, s.evaluateBroker(b, bw.perTick)...)
 	}
 	if minute.After(bw.minute) {
 		retained = append(retained, s.observeSilence(b, minute)...)
@@ -133,10 +152,11 @@ func floorTime(t time.Time, d time.Duration) time.Time {
 }
 
 // closeBrokerWindow makes each thing's datapoints of the window that
-// starts at start from the growth of its counts since the last window, and
-// evaluates them stamped with the window's last millisecond, so that they
-// fall in that window for durationSeconds windows and fleet summaries.
-func (s *Service) closeBrokerWindow(b *store.Batch, start time.Time) []retainedReport {
+// starts at start from the growth of its counts since the last window,
+// stamped with the window's last millisecond, so that they fall in that
+// window for durationSeconds windows and fleet summaries. Only the things
+// whose profiles retain a broker-side series get datapoints.
+func (s *Service) closeBrokerWindow(start time.Time) []retainedReport {
 	end := start.Add(BrokerWindow)
 	stamp := end.Add(-time.Millisecond)
 	retained := *s.retain.metrics.Load()
@@ -156,11 +176,30 @@ func (s *Service) closeBrokerWindow(b *store.Batch, start time.Time) []retainedR
 		if len(dps) == 0 {
 			return
 		}
-		s.record(b, s.eng.Observe(stamp, c.Thing, profiles, dps))
 		out = append(out, retainedReport{now: stamp, thing: c.Thing, profiles: profiles, dps: dps})
 	})
-	s.saveStates(b)
 	return out
+}
+
+// evaluateBroker evaluates up to n of the waiting things' window
+// datapoints, records their events in b, and returns them for the history
+// and fleet summaries.
+func (s *Service) evaluateBroker(b *store.Batch, n int) []retainedReport {
+	bw := &s.brokerWin
+	n = min(n, len(bw.todo))
+	if n == 0 {
+		return nil
+	}
+	done := bw.todo[:n:n]
+	for _, r := range done {
+		s.record(b, s.eng.Observe(r.now, r.thing, s.reg.ProfilesFor(r.thing), r.dps))
+	}
+	s.saveStates(b)
+	bw.todo = bw.todo[n:]
+	if len(bw.todo) == 0 {
+		bw.todo = nil
+	}
+	return done
 }
 
 // wantedSeries returns the series the profiles retain (their behaviors'

@@ -8,7 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/vigil-iot/vigil/detector"
+	"github.com/vigil-iot/vigil/detector/registry"
+	"github.com/vigil-iot/vigil/detector/store"
+	"github.com/vigil-iot/vigil/proto"
 )
 
 // TestWindowDatapoints pins how one thing's broker counts become the
@@ -106,3 +111,79 @@ func describe(dps []detector.Datapoint) string {
 	slices.Sort(parts)
 	return strings.Join(parts, " ")
 }
+
+// fakeBroker is a BrokerSource of made-up devices, all connected, each
+// with some messages and one failure more each window.
+type fakeBroker struct {
+	things []BrokerCounts
+}
+
+func (f *fakeBroker) EachThing(fn func(BrokerCounts)) {
+	for _, c := range f.things {
+		fn(c)
+	}
+}
+
+func (f *fakeBroker) EachWindow(fn func(BrokerCounts)) {
+	for i := range f.things {
+		c := &f.things[i]
+		c.MessagesSent += 3
+		c.AuthorizationFailures++
+		fn(*c)
+	}
+}
+
+func (f *fakeBroker) CountDimensions([]registry.Dimension) error { return nil }
+
+// BenchmarkBrokerWindow measures the end of a 5-minute window for a fleet
+// whose profile has two broker-side behaviors: reading every device's
+// counts, making and evaluating its datapoints, and recording them. It
+// runs with the engine locked, spread over ticks for large fleets. One op
+// is one device.
+func BenchmarkBrokerWindow(b *testing.B) {
+	const devices = 10000
+	db, err := store.Open("", store.Options{InMemory: true, Logger: zerolog.Nop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	reg, err := registry.Load(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := &fakeBroker{}
+	start := time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC)
+	for i := range devices {
+		src.things = append(src.things, BrokerCounts{Thing: fmt.Sprintf("door-%05d", i),
+			Connections: []BrokerConnection{{Addr: netip.MustParseAddr("10.0.0.1"), Start: start.Add(-time.Hour)}}})
+	}
+	s, err := New(Options{DB: db, Registry: reg, Publisher: nopPublisher{}, Logger: zerolog.Nop(), Broker: src, Now: func() time.Time { return start }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	limit := uint64(10)
+	p := registry.Profile{Name: "p", Behaviors: []proto.Behavior{
+		{Name: "failures", Metric: detector.MetricAuthorizationFailures, Criteria: &proto.BehaviorCriteria{ComparisonOperator: "less-than-equals", Value: &proto.MetricValue{Count: &limit}}},
+		{Name: "sent", Metric: detector.MetricMessagesSent, Criteria: &proto.BehaviorCriteria{ComparisonOperator: "less-than-equals", Value: &proto.MetricValue{Count: &limit}}},
+	}}
+	if _, err := s.CreateProfile(p); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Attach("p", registry.AllThings); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += devices {
+		batch := db.NewBatch()
+		s.mu.Lock()
+		s.brokerWin.todo = s.closeBrokerWindow(start.Add(time.Duration(i/devices) * BrokerWindow))
+		s.evaluateBroker(batch, devices)
+		s.mu.Unlock()
+		batch.Discard()
+	}
+}
+
+type nopPublisher struct{}
+
+func (nopPublisher) Publish(string, []byte, bool, byte) error { return nil }
