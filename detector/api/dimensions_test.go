@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/vigil-iot/vigil/detector"
 	"github.com/vigil-iot/vigil/detector/api"
+	"github.com/vigil-iot/vigil/detector/fleetstats"
 )
 
 // TestDimensions runs the dimension calls in their AWS shapes: create,
@@ -84,3 +86,26 @@ func TestMetricValuesOfADimension(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestMetricStatisticsOfADimension reads the fleet summaries of a
+// dimensioned series through dimensionName and dimensionValueOperator.
+func TestMetricStatisticsOfADimension(t *testing.T) {
+	e, agg := newStatsEnv(t, true)
+	e.must("POST", "/api/dimensions/commands", `{"type":"TOPIC_FILTER","stringValues":["cmd/#"]}`)
+	e.must("POST", "/api/security-profiles/doors", `{"behaviors":[{"name":"sent","metric":"aws:num-messages-sent",
+		"metricDimension":{"dimensionName":"commands","operator":"NOT_IN"},"criteria":{"comparisonOperator":"less-than","value":{"count":10},"durationSeconds":300}}]}`)
+	for d := range 10 {
+		agg.Add("doors", "aws:num-messages-sent/NOT_IN/commands", fmt.Sprint("door-", d), day0.Add(time.Minute), float64(d), true)
+	}
+	if err := agg.Tick(day0.Add(5*time.Minute + fleetstats.DefaultGrace)); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/api/metric-statistics?securityProfileName=doors&metricName=aws:num-messages-sent&startTime=%d&endTime=%d&period=300&statistics=p100",
+		day0.Unix(), day0.Add(time.Hour).Unix())
+	if r := e.must("GET", path+"&dimensionName=commands&dimensionValueOperator=NOT_IN", ""); !strings.Contains(string(r.Raw), `"p100":9`) {
+		t.Errorf("NOT_IN series: %s", r.Raw)
+	}
+	if r := e.must("GET", path+"&dimensionName=commands", ""); !strings.Contains(string(r.Raw), `"metricStatistics":[]`) {
+		t.Errorf("IN series, never retained: %s", r.Raw)
+	}
+}
