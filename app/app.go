@@ -173,7 +173,7 @@ func (a *App) start() error {
 		MaxPacketSize: max(a.opts.MaxReportSize*2, broker.DefaultMaxPacketSize),
 		Reports:       report,
 		TLSAddr:       a.opts.MQTTTLSAddr, TLSConfig: tlsConf, Certificates: auth, Quarantine: a.mitigation,
-		Now:           a.opts.Now,
+		Now: a.opts.Now,
 	})
 	if err != nil {
 		return err
