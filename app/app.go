@@ -173,6 +173,7 @@ func (a *App) start() error {
 		MaxPacketSize: max(a.opts.MaxReportSize*2, broker.DefaultMaxPacketSize),
 		Reports:       report,
 		TLSAddr:       a.opts.MQTTTLSAddr, TLSConfig: tlsConf, Certificates: auth, Quarantine: a.mitigation,
+		Now: a.opts.Now,
 	})
 	if err != nil {
 		return err
@@ -228,7 +229,7 @@ func (a *App) newService(reg *registry.Registry, pub service.Publisher) (*promet
 		DB: a.db, Registry: reg, Publisher: pub, Logger: a.log, Now: a.opts.Now, ReportTime: a.opts.ReportTime,
 		MaxReportSize: a.opts.MaxReportSize, MinInterval: a.opts.MinInterval, LenientReportID: a.opts.LenientReportID,
 		SilenceTimeout: a.opts.SilenceTimeout, MinPopulation: a.opts.MinPopulation, Retention: a.opts.Retention, Registerer: promReg,
-		History: a.history, FleetStats: a.fleet, Alerts: a.alerts,
+		History: a.history, FleetStats: a.fleet, Alerts: a.alerts, Broker: a.brokerSource(),
 	})
 	return promReg, err
 }

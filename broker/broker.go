@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -66,6 +67,9 @@ type Options struct {
 	// but not for ever, or Close waits for it. Will messages on report
 	// topics still go to the topic's subscribers.
 	Reports func(m Message)
+	// Now is the clock of the connection records in Stats; nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // Broker is Vigil's embedded MQTT broker.
@@ -115,6 +119,9 @@ func New(opts Options) (*Broker, error) {
 	if opts.MaxPacketSize == 0 {
 		opts.MaxPacketSize = DefaultMaxPacketSize
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	log := opts.Logger.With().Str("component", "broker").Logger()
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumPacketSize = uint32(opts.MaxPacketSize)
@@ -124,7 +131,7 @@ func New(opts Options) (*Broker, error) {
 		Logger:       newSlogLogger(log),
 	})
 	h := &hook{identifier: identifier{auth: opts.Auth, allowAnonymous: opts.AllowAnonymous,
-		certs: opts.Certificates, quarantine: opts.Quarantine}, log: log, reports: opts.Reports}
+		certs: opts.Certificates, quarantine: opts.Quarantine}, log: log, reports: opts.Reports, now: opts.Now}
 	if err := server.AddHook(h, nil); err != nil {
 		return nil, fmt.Errorf("broker: add hook: %w", err)
 	}
@@ -290,5 +297,39 @@ func (b *Broker) Disconnect(clientID string) error {
 // Stats returns what the broker counted of a thing, or of a fleet or
 // operator identity, since it started.
 func (b *Broker) Stats(thing string) ThingStats {
-	return b.hook.stats.read(thing)
+	return b.hook.stats.read(thing, b.hook.dims.Load())
+}
+
+// EachStats calls fn with the counts of every thing and identity the broker
+// has counted since it started, in no particular order. fn must not call
+// the broker.
+func (b *Broker) EachStats(fn func(thing string, s ThingStats)) {
+	b.hook.sweepConns()
+	b.hook.stats.each(b.hook.dims.Load(), false, fn)
+}
+
+// EachStatsRestartingSizes is EachStats, and then starts each thing's
+// largest and smallest message sizes again from none: whoever calls it
+// once per window gets the extremes of each window.
+func (b *Broker) EachStatsRestartingSizes(fn func(thing string, s ThingStats)) {
+	b.hook.sweepConns()
+	b.hook.stats.each(b.hook.dims.Load(), true, fn)
+}
+
+// SetDimensions replaces the topic-filter dimensions the broker counts
+// messages and authorization failures of (ThingStats.Dimensions). Counts
+// of a dimension whose filters are unchanged go on; the others start from
+// zero under a new generation. Matching costs each message a comparison
+// with every filter, so count only the dimensions in use.
+func (b *Broker) SetDimensions(dims []Dimension) error {
+	for {
+		old := b.hook.dims.Load()
+		set, err := newDimSet(dims, old)
+		if err != nil {
+			return fmt.Errorf("broker: set dimensions: %w", err)
+		}
+		if b.hook.dims.CompareAndSwap(old, set) {
+			return nil
+		}
+	}
 }

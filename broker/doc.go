@@ -68,6 +68,24 @@
 // connections. Client publishes lose their retain flag: a report is not kept
 // for later subscribers, which would see it as new.
 //
+// # Counts
+//
+// The broker counts, per thing (and per fleet or operator identity), what
+// the broker-side metrics are made of (Stats, EachStats): connection
+// attempts, authorization failures, the ends of connections (a takeover by
+// a newer connection with the same client id included), the messages the
+// thing publishes (allowed or denied) and their payload bytes, the largest
+// and smallest of them, the messages it is sent, and its most recent
+// connections with the address each came from. The counts only grow;
+// readers take differences. With SetDimensions, the messages and denials
+// whose topic matches a dimension's MQTT filters (with + and #, and
+// ${iot:ClientId} standing for the client's id) are counted per dimension
+// too.
+//
+// Counting a published message costs a few atomic additions on the
+// thing's own counters, and a match of its topic against each dimension's
+// filters: no lock is shared between things, and nothing is allocated.
+//
 // # Inline subscribe and publish
 //
 // Subscribe runs a handler for every matching message, on the publishing

@@ -3,6 +3,8 @@ package broker
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -18,6 +20,14 @@ type hook struct {
 	stats    statsTable
 	sessions sync.Map // client id -> *session
 	reports  func(m Message)
+	// conns holds the session of each admitted connection, from its
+	// authentication to its disconnect, whatever connection took its client
+	// id meanwhile.
+	conns sync.Map // *mqtt.Client -> *session
+	// now is the clock of connection records.
+	now func() time.Time
+	// dims is the topic-filter dimensions being counted.
+	dims atomic.Pointer[dimSet]
 }
 
 var _ mqtt.Hook = (*hook)(nil)
@@ -30,7 +40,8 @@ func (h *hook) ID() string {
 // Provides declares the events the hook handles.
 func (h *hook) Provides(b byte) bool {
 	switch b {
-	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill, mqtt.OnDisconnect:
+	case mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablished, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill, mqtt.OnDisconnect,
+		mqtt.OnPacketSent:
 		return true
 	}
 	return false
@@ -56,8 +67,19 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		return false
 	}
 	s.cl = cl
+	s.stats = h.stats.of(s.Thing)
 	h.sessions.Store(cl.ID, s)
+	h.conns.Store(cl, s)
 	return true
+}
+
+// OnSessionEstablished records the start of a connection, once the client
+// has its CONNACK: from then on, OnDisconnect is sure to follow.
+func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
+	if v, ok := h.conns.Load(cl); ok {
+		s := v.(*session)
+		s.stats.connected(cl, s.Role, h.now())
+	}
 }
 
 // logRefusal logs a refused connection: at debug level for the expected
@@ -94,6 +116,9 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, nil
 	}
 	s := h.session(cl)
+	if s != nil {
+		h.countSent(s, cl.ID, pk)
+	}
 	if s == nil || !s.canPublish(pk.TopicName) {
 		h.deny(cl, s, pk.TopicName, "publish")
 		return pk, packets.CodeSuccessIgnore
@@ -117,11 +142,26 @@ func (h *hook) OnWill(_ *mqtt.Client, will mqtt.Will) (mqtt.Will, error) {
 	return will, nil
 }
 
-// OnDisconnect forgets the session of a client that has gone, unless a new
-// connection with the same client id has already replaced it.
+// OnDisconnect counts the end of a connection, and forgets the session of
+// the client unless a new connection with the same client id has already
+// replaced it.
 func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+	if v, ok := h.conns.LoadAndDelete(cl); ok {
+		v.(*session).stats.disconnected(cl, h.now())
+	}
 	if s := h.session(cl); s != nil {
 		h.sessions.CompareAndDelete(cl.ID, s)
+	}
+}
+
+// OnPacketSent counts the messages a thing receives from the broker.
+func (h *hook) OnPacketSent(cl *mqtt.Client, pk packets.Packet, _ []byte) {
+	if pk.FixedHeader.Type != packets.Publish || cl.Net.Inline {
+		return
+	}
+	if s := h.session(cl); s != nil {
+		s.stats.received.Add(1)
+		s.stats.countMessage(h.dims.Load(), pk.TopicName, cl.ID, false, 0)
 	}
 }
 
@@ -149,7 +189,8 @@ func (h *hook) deny(cl *mqtt.Client, s *session, topic, action string) {
 	thing := ""
 	if s != nil {
 		thing = s.Thing
-		h.stats.of(thing).failures.Add(1)
+		s.stats.failures.Add(1)
+		s.stats.countFailure(h.dims.Load(), topic, cl.ID)
 	}
 	h.log.Debug().Str("client", cl.ID).Str("thing", thing).Str("action", action).Str("topic", topic).Msg("denied")
 }

@@ -94,6 +94,8 @@ type session struct {
 	cl        *mqtt.Client
 	// quarantine tells whether the session's thing is quarantined now.
 	quarantine Quarantine
+	// stats are the counters of the identity, set once it is admitted.
+	stats *counters
 }
 
 // identifier turns CONNECT packets into sessions.

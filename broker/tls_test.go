@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -136,7 +137,7 @@ func TestMutualTLS(t *testing.T) {
 				pc.Disconnect(0)
 			}
 			if tc.counted == "" {
-				if s := b.Stats("stranger"); s != (broker.ThingStats{}) {
+				if s := b.Stats("stranger"); !reflect.DeepEqual(s, broker.ThingStats{}) {
 					t.Fatalf("an unregistered name was counted: %+v", s)
 				}
 				return

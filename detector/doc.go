@@ -95,6 +95,13 @@
 // profile deleted (SetProfile, DeleteProfile). A behavior whose definition
 // is unchanged keeps its state when the profile around it is edited.
 //
+// Dimensions. A behavior of aws:num-messages-sent,
+// aws:num-messages-received, aws:message-byte-size or
+// aws:num-authorization-failures may name a topic-filter dimension
+// (metricDimension, operator IN by default, or NOT_IN). It then evaluates
+// the datapoints of the series SeriesName gives, which whoever counts the
+// messages (the broker) provides, and ignores the metric's other datapoints.
+//
 // Suppression. Events of a behavior with suppressAlerts are marked
 // Suppressed: they are recorded and published like any other, and only
 // alert targets skip them.
@@ -107,8 +114,8 @@
 // Machine-learning behaviors are refused by validation in this version.
 // Statistics are computed per profile over the things one engine holds, not
 // across the account as AWS does them, nor yet across replicas that split a
-// fleet. Broker-side metrics are known to validation but have data only
-// where the broker provides it. Alarms only move when datapoints or Tick
+// fleet. Broker-side metrics (and vigil:report-silence) are known to
+// validation but have data only where the embedded broker provides it. Alarms only move when datapoints or Tick
 // arrive: an engine that is not ticked never closes a window of a silent
 // thing, nor a statistical window.
 package detector

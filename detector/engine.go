@@ -279,7 +279,7 @@ func (e *Engine) Observe(now time.Time, thing string, profiles []string, dps []D
 			continue
 		}
 		for _, r := range p.rules {
-			v := valueOf(dps, r.metric.Name)
+			v := valueOf(dps, r.series)
 			if v == nil || v.Kind != r.metric.Kind {
 				continue // no data, or a value of another type: not a datapoint of this behavior
 			}

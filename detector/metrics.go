@@ -98,6 +98,9 @@ const (
 	MetricDisconnects           = "aws:num-disconnects"
 	MetricDisconnectDuration    = "aws:disconnect-duration"
 	MetricSourceIP              = "aws:source-ip-address"
+	// MetricReportSilence is Vigil's own: the seconds since a connected
+	// thing's last accepted report.
+	MetricReportSilence = "vigil:report-silence"
 )
 
 // brokerMetrics is the catalogue of broker-side metrics.
@@ -110,6 +113,7 @@ var brokerMetrics = map[string]MetricInfo{
 	MetricDisconnects:           {Name: MetricDisconnects, Kind: KindCount, Counter: true},
 	MetricDisconnectDuration:    {Name: MetricDisconnectDuration, Kind: KindCount},
 	MetricSourceIP:              {Name: MetricSourceIP, Kind: KindIPs},
+	MetricReportSilence:         {Name: MetricReportSilence, Kind: KindCount},
 }
 
 // DeviceMetric returns the description of a built-in aws: metric, device

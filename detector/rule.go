@@ -62,10 +62,13 @@ func operatorsFor(k ValueKind) []string {
 
 // rule is a compiled behavior: what the engine evaluates.
 type rule struct {
-	spec      proto.Behavior
-	profile   string // set by the engine
-	name      string
-	metric    MetricInfo
+	spec    proto.Behavior
+	profile string // set by the engine
+	name    string
+	metric  MetricInfo
+	// series names the datapoints the rule evaluates: the metric's name,
+	// or for a dimensioned metric its SeriesName.
+	series    string
 	op        string
 	inSet     bool // the operator wants every element in the set (in-*-set)
 	threshold float64
@@ -156,9 +159,6 @@ func (c *compiler) behavior(field string, b proto.Behavior) *rule {
 	if !ValidName(b.Name) {
 		c.addf(field+".name", "must be 1 to 128 characters of a-z A-Z 0-9 : _ -, got %q", b.Name)
 	}
-	if b.MetricDimension != nil {
-		c.addf(field+".metricDimension", "dimensions are not supported for this metric")
-	}
 	info, ok := c.lookup(b.Metric)
 	switch {
 	case b.Metric == "":
@@ -171,6 +171,9 @@ func (c *compiler) behavior(field string, b proto.Behavior) *rule {
 		return nil
 	}
 	r := &rule{spec: b, name: b.Name, metric: info, suppress: b.SuppressAlerts != nil && *b.SuppressAlerts}
+	c.dimension(field+".metricDimension", b.Metric, b.MetricDimension, ok)
+	c.perMessage(field, b)
+	r.series = BehaviorSeries(b)
 	c.criteria(field+".criteria", b.Criteria, r, ok)
 	if len(c.problems) > before {
 		return nil

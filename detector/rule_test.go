@@ -79,8 +79,38 @@ func TestValidateBehaviors(t *testing.T) {
 		{"undefined custom metric", `[{"name":"b","metric":"temperature","criteria":{"comparisonOperator":"less-than","value":{"number":1}}}]`,
 			[]string{"behaviors[0](b).metric"}},
 		{"no metric", `[{"name":"b",` + okCriteria + `}]`, []string{"behaviors[0](b).metric"}},
-		{"dimension", `[{"name":"b","metric":"aws:num-messages-sent","metricDimension":{"dimensionName":"topics"},"criteria":{"comparisonOperator":"less-than","value":{"count":1},"durationSeconds":300}}]`,
-			[]string{"behaviors[0](b).metricDimension"}},
+		{"dimensions", `[
+			{"name":"in","metric":"aws:num-messages-sent","metricDimension":{"dimensionName":"topics"},"criteria":{"comparisonOperator":"less-than","value":{"count":1},"durationSeconds":300}},
+			{"name":"not-in","metric":"aws:num-authorization-failures","metricDimension":{"dimensionName":"topics","operator":"NOT_IN"},"criteria":{"comparisonOperator":"less-than","value":{"count":1}}},
+			{"name":"device-metric","metric":"aws:all-bytes-out","metricDimension":{"dimensionName":"topics"},"criteria":{"comparisonOperator":"less-than","value":{"count":1}}},
+			{"name":"source-ip","metric":"aws:source-ip-address","metricDimension":{"dimensionName":"topics"},"criteria":{"comparisonOperator":"in-cidr-set","value":{"cidrs":["10.0.0.0/8"]}}},
+			{"name":"operator","metric":"aws:num-messages-received","metricDimension":{"dimensionName":"topics","operator":"OUT"},"criteria":{"comparisonOperator":"less-than","value":{"count":1}}},
+			{"name":"no-name","metric":"aws:message-byte-size","metricDimension":{"dimensionName":""},"criteria":{"comparisonOperator":"less-than","value":{"count":1},"durationSeconds":300}},
+			{"name":"size-per-message","metric":"aws:message-byte-size","metricDimension":{"dimensionName":"topics"},"criteria":{"comparisonOperator":"less-than","value":{"count":1}}}
+		]`, []string{"behaviors[2](device-metric).metricDimension", "behaviors[3](source-ip).metricDimension",
+			"behaviors[4](operator).metricDimension.operator", "behaviors[5](no-name).metricDimension.dimensionName",
+			"behaviors[6](size-per-message).criteria.durationSeconds"}},
+		{"broker-side metrics with the values of their types", `[
+			{"name":"failures","metric":"aws:num-authorization-failures","criteria":{"comparisonOperator":"less-than-equals","value":{"count":5},"durationSeconds":300}},
+			{"name":"attempts","metric":"aws:num-connection-attempts","criteria":{"comparisonOperator":"less-than-equals","value":{"count":5},"durationSeconds":600}},
+			{"name":"disconnects","metric":"aws:num-disconnects","criteria":{"comparisonOperator":"less-than-equals","value":{"count":10}}},
+			{"name":"away","metric":"aws:disconnect-duration","criteria":{"comparisonOperator":"less-than-equals","value":{"count":5}}},
+			{"name":"sent","metric":"aws:num-messages-sent","criteria":{"comparisonOperator":"less-than-equals","statisticalThreshold":{"statistic":"p90"}}},
+			{"name":"received","metric":"aws:num-messages-received","criteria":{"comparisonOperator":"less-than","value":{"count":100}}},
+			{"name":"size","metric":"aws:message-byte-size","criteria":{"comparisonOperator":"less-than","value":{"count":4096}}},
+			{"name":"from","metric":"aws:source-ip-address","criteria":{"comparisonOperator":"in-cidr-set","value":{"cidrs":["10.0.0.0/8"]}}},
+			{"name":"silence","metric":"vigil:report-silence","criteria":{"comparisonOperator":"less-than","value":{"count":900},"consecutiveDatapointsToAlarm":2}}
+		]`, nil},
+		{"broker-side metrics with values of the wrong type", `[
+			{"name":"failures","metric":"aws:num-authorization-failures","criteria":{"comparisonOperator":"less-than-equals","value":{"number":5}}},
+			{"name":"disconnects","metric":"aws:num-disconnects","criteria":{"comparisonOperator":"in-cidr-set","value":{"cidrs":["10.0.0.0/8"]}}},
+			{"name":"from","metric":"aws:source-ip-address","criteria":{"comparisonOperator":"in-cidr-set","value":{"count":1}}},
+			{"name":"from-stat","metric":"aws:source-ip-address","criteria":{"comparisonOperator":"less-than","statisticalThreshold":{"statistic":"p90"}}},
+			{"name":"silence","metric":"vigil:report-silence","criteria":{"comparisonOperator":"in-port-set","value":{"ports":[1]}}}
+		]`, []string{"behaviors[0](failures).criteria.value", "behaviors[1](disconnects).criteria.comparisonOperator",
+			"behaviors[1](disconnects).criteria.value", "behaviors[2](from).criteria.value",
+			"behaviors[3](from-stat).criteria.statisticalThreshold", "behaviors[4](silence).criteria.comparisonOperator",
+			"behaviors[4](silence).criteria.value"}},
 
 		// criteria
 		{"no criteria", `[{"name":"b","metric":"aws:all-bytes-out"}]`, []string{"behaviors[0](b).criteria"}},

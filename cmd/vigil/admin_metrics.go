@@ -28,11 +28,13 @@ func newMetricsValuesCmd() *cobra.Command {
 		use:   "values --thing T --metric M",
 		short: "List the datapoints of one thing's metric",
 		example: "  vigil metrics values --thing cam-01 --metric aws:listening-tcp-ports\n" +
-			"  vigil metrics values --thing cam-01 --metric batteryPercentage --since 7d -o json",
+			"  vigil metrics values --thing cam-01 --metric batteryPercentage --since 7d -o json\n" +
+			"  vigil metrics values --thing cam-01 --metric aws:num-messages-sent --dimension own-reports --dimension-operator NOT_IN",
 		args: cobra.NoArgs,
 		flags: func(f *pflag.FlagSet) {
 			f.String("thing", "", "thing name (required)")
 			f.String("metric", "", "metric: aws:... or a custom metric name (required)")
+			addDimensionFlags(f)
 			addTimeRangeFlags(f, time.Hour)
 		},
 		run: func(s *session, _ []string) error { return s.metricValues(time.Now()) },
@@ -54,6 +56,7 @@ func (s *session) metricValues(now time.Time) error {
 		"startTime":  {epochParam(start)},
 		"endTime":    {epochParam(end)},
 	}
+	dimensionParams(f, q)
 	const path = "/api/metric-values"
 	l, err := s.api.listAll(s.ctx(), path, q, "metricDatumList")
 	if err != nil || s.json {
@@ -88,6 +91,7 @@ func newMetricsStatsCmd() *cobra.Command {
 			f.String("metric", "", "metric: aws:... or a custom metric name (required)")
 			spanFlag(f, "period", time.Hour, "length of each period: 5m, 1h or 1d")
 			f.String("statistics", "p0,p50,p90,p100", "percentiles, comma-separated")
+			addDimensionFlags(f)
 			addTimeRangeFlags(f, 24*time.Hour)
 		},
 		run: func(s *session, _ []string) error { return s.metricStats(time.Now()) },
@@ -119,6 +123,7 @@ func (s *session) metricStats(now time.Time) error {
 		"period":              {strconv.FormatInt(int64(period/time.Second), 10)},
 		"statistics":          {strings.Join(stats, ",")},
 	}
+	dimensionParams(f, q)
 	const path = "/api/metric-statistics"
 	l, err := s.api.listAll(s.ctx(), path, q, "")
 	if err != nil || s.json {

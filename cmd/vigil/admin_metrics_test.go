@@ -27,6 +27,22 @@ func TestMetricsCommands(t *testing.T) {
 			},
 		},
 		{
+			name: "values of a dimension",
+			args: []string{"metrics", "values", "--thing", "cam-01", "--metric", "aws:num-messages-sent", "--dimension", "own-reports",
+				"--dimension-operator", "NOT_IN", "--start", "2023-11-14T22:00:00Z", "--end", "2023-11-14T23:00:00Z"},
+			replies: map[string][]reply{"GET /api/metric-values": {
+				okReply(`{"metricDatumList":[{"timestamp":1700000000.0,"value":{"count":3}}]}`),
+			}},
+			stdout: outLines(
+				"TIME                  VALUE",
+				"2023-11-14T22:13:20Z  3"),
+			requests: []wantRequest{
+				{method: "GET", path: "/api/metric-values", query: map[string]string{"thingName": "cam-01",
+					"metricName": "aws:num-messages-sent", "dimensionName": "own-reports", "dimensionValueOperator": "NOT_IN",
+					"startTime": "1699999200", "endTime": "1700002800"}},
+			},
+		},
+		{
 			name:   "values needs a thing",
 			args:   []string{"metrics", "values", "--metric", "aws:all-bytes-out"},
 			code:   2,

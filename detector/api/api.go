@@ -115,6 +115,7 @@ func (s *server) routes() {
 	s.metricValueRoutes()
 	s.certificateRoutes()
 	s.mitigationRoutes()
+	s.dimensionRoutes()
 }
 
 // apiMethods are the methods an API route may take, in the Allow header's
@@ -214,6 +215,8 @@ API (AWS IoT REST paths and JSON bodies):
   PUT                    /api/thing-groups/removeThingFromThingGroup
   POST|GET|DELETE        /api/custom-metric/{name}
   GET                    /api/custom-metrics
+  POST|GET|PATCH|DELETE  /api/dimensions/{name}
+  GET                    /api/dimensions
   GET                    /api/active-violations
   GET                    /api/violation-events?startTime=T&endTime=T
   POST                   /api/violations/verification-state/{violationId}

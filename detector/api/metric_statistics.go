@@ -102,6 +102,9 @@ func readStatisticsQuery(r *http.Request) (q statisticsQuery, err error) {
 	if q.metric, err = requiredParam(r, "metricName"); err != nil {
 		return q, err
 	}
+	if q.metric, err = seriesParam(r.URL.Query(), q.metric); err != nil {
+		return q, err
+	}
 	if q.start, q.end, err = timeRange(r); err != nil {
 		return q, err
 	}

@@ -60,8 +60,8 @@ func readMetricValuesQuery(r *http.Request) (metricValuesQuery, error) {
 	if q.start, q.end, err = timeRange(r); err != nil {
 		return q, err
 	}
-	if r.URL.Query().Get("dimensionName") != "" {
-		return q, invalid("dimensionName: metric values are kept without dimensions; list them without one")
+	if q.metric, err = seriesParam(r.URL.Query(), q.metric); err != nil {
+		return q, err
 	}
 	q.page, err = pageOf(r, "metric-values")
 	return q, err

@@ -159,7 +159,9 @@ func TestListMetricValuesErrors(t *testing.T) {
 		bad("token of nothing", valuesPath("t", "m", start, end, "&nextToken=garbage!"), "nextToken"),
 		bad("token of another listing", valuesPath("t", "m", start, end, "&nextToken="+valuesToken("violation-events", "1.1")), "nextToken"),
 		bad("token not made by the history", valuesPath("t", "m", start, end, "&nextToken="+valuesToken("metric-values", "x")), "nextToken"),
-		bad("a dimension", valuesPath("t", "m", start, end, "&dimensionName=topics"), "dimensionName"),
+		bad("a dimension on a metric that takes none", valuesPath("t", "m", start, end, "&dimensionName=topics"), "dimensionName"),
+		bad("an unknown dimension operator", valuesPath("t", "aws:num-messages-sent", start, end, "&dimensionName=topics&dimensionValueOperator=OUT"), "dimensionValueOperator"),
+		bad("an operator without a dimension", valuesPath("t", "aws:num-messages-sent", start, end, "&dimensionValueOperator=IN"), "dimensionValueOperator"),
 		bad("a NUL in a name", valuesPath("t\x00", "m", start, end, ""), "thingName"),
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vigil-iot/vigil/detector"
 	"github.com/vigil-iot/vigil/detector/registry"
 	"github.com/vigil-iot/vigil/proto"
 )
@@ -374,7 +373,7 @@ func (s *server) validateBehaviors(w http.ResponseWriter, r *http.Request) error
 	if body.Behaviors == nil {
 		return invalid("behaviors: is required")
 	}
-	problems := detector.ValidateBehaviors(*body.Behaviors, s.reg.MetricLookup)
+	problems := s.reg.ValidateBehaviors(*body.Behaviors)
 	out := validateOut{Valid: len(problems) == 0, ValidationErrors: make([]validationError, 0, len(problems))}
 	for _, p := range problems {
 		out.ValidationErrors = append(out.ValidationErrors, validationError{ErrorMessage: p.Error()})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigil-iot/vigil/detector"
@@ -46,6 +47,7 @@ func (r *Registry) ValidateProfile(p Profile) []detector.Problem {
 		problems = append(problems, detector.Problem{Field: "securityProfileDescription", Message: "at most 1000 characters"})
 	}
 	problems = append(problems, detector.ValidateBehaviors(p.Behaviors, r.MetricLookup)...)
+	problems = append(problems, r.dimensionProblems(p)...)
 	for _, typ := range slices.Sorted(maps.Keys(p.AlertTargets)) {
 		problems = append(problems, checkAlertTarget(typ, p.AlertTargets[typ])...)
 	}
@@ -240,14 +242,16 @@ func (r *Registry) Profiles() []Profile {
 }
 
 // RetainedMetrics lists the metrics a profile keeps history for: those of
-// its behaviors and its additional metrics to retain.
+// its behaviors and its additional metrics to retain, a metric narrowed by
+// a dimension under its series name (detector.SeriesName).
 func (p Profile) RetainedMetrics() []string {
 	set := map[string]struct{}{}
 	for _, b := range p.Behaviors {
-		set[b.Metric] = struct{}{}
+		set[detector.SeriesName(b.Metric, b.MetricDimension)] = struct{}{}
+		set[detector.BehaviorSeries(b)] = struct{}{}
 	}
 	for _, m := range p.AdditionalMetricsToRetainV2 {
-		set[m.Metric] = struct{}{}
+		set[detector.SeriesName(m.Metric, m.MetricDimension)] = struct{}{}
 	}
 	for _, m := range p.AdditionalMetricsToRetain {
 		set[m] = struct{}{}
@@ -258,8 +262,8 @@ func (p Profile) RetainedMetrics() []string {
 // CreateCustomMetric defines a custom metric.
 func (r *Registry) CreateCustomMetric(b *store.Batch, now time.Time, m CustomMetric) (CustomMetric, error) {
 	switch {
-	case !proto.ValidCustomMetricName(m.Name):
-		return CustomMetric{}, fail(ErrInvalid, "metricName: %q must be 1 to 128 of a-z A-Z 0-9 : _ - and not start with aws:", m.Name)
+	case !proto.ValidCustomMetricName(m.Name) || strings.HasPrefix(m.Name, "vigil:"):
+		return CustomMetric{}, fail(ErrInvalid, "metricName: %q must be 1 to 128 of a-z A-Z 0-9 : _ - and not start with aws: or vigil:", m.Name)
 	case !m.Type.Valid():
 		return CustomMetric{}, fail(ErrInvalid, "metricType: %q is not number, number-list, string-list or ip-address-list", m.Type)
 	case len(m.DisplayName) > 128:

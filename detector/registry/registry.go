@@ -33,8 +33,9 @@ type Registry struct {
 	metrics     map[string]*CustomMetric
 	profiles    map[string]*Profile
 	targets     map[string]map[Target]struct{} // profile -> targets
-	cover       map[string][]string            // thing -> covering profiles, cached
-	gen         uint64                         // counts changes, to keep stale coverage out of the cache
+	dimensions  map[string]*Dimension
+	cover       map[string][]string // thing -> covering profiles, cached
+	gen         uint64              // counts changes, to keep stale coverage out of the cache
 }
 
 // New returns an empty registry.
@@ -80,6 +81,9 @@ func Load(db *store.DB) (*Registry, error) {
 		if err := db.Scan(l.kind, "", l.fn); err != nil {
 			return nil, fmt.Errorf("load %s records: %w", l.kind, err)
 		}
+	}
+	if err := r.loadDimensions(db); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

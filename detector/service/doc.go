@@ -28,6 +28,15 @@
 //     lenient), when it comes sooner than the minimum interval (Throttled),
 //     when it names an undefined custom metric or sends one of the wrong type,
 //     or when a thing publishes for another thing (InvalidThingName).
+//   - With a BrokerSource (the embedded broker), every thing also gets the
+//     broker-side metrics: when a 5-minute window aligned to the epoch ends,
+//     the growth of its broker counts in the window becomes one datapoint
+//     per metric (and per dimensioned series), stamped with the window's last
+//     millisecond; every minute, a connected thing gets vigil:report-silence,
+//     the seconds since its last accepted report (or since it connected).
+//     They are evaluated, recorded and retained like a report's datapoints.
+//     Only the things whose profiles use them get them, and the broker counts
+//     only the dimensions the profiles use.
 //   - With the report time source, a datapoint's time is the report id read
 //     as epoch milliseconds, and the engine's clock follows the latest report
 //     time, so a simulator can replay days in minutes.

@@ -31,6 +31,7 @@ func (s *Service) refreshRetained() {
 		m[p.Name] = p.RetainedMetrics()
 	}
 	s.retain.metrics.Store(&m)
+	s.syncBrokerDimensions()
 }
 
 // retainDatapoints records an accepted report's datapoints in the history

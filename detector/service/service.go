@@ -68,6 +68,8 @@ type Options struct {
 	FleetStats *fleetstats.Aggregator
 	// Alerts takes the deliveries to profiles' webhooks; nil sends none.
 	Alerts AlertOutbox
+	// Broker gives the broker-side metrics; nil gives none (sidecar).
+	Broker BrokerSource
 }
 
 // Service is the running detector.
@@ -99,6 +101,8 @@ type Service struct {
 	// flushMu keeps outbox publishing in order: one flush at a time.
 	flushMu sync.Mutex
 	retain  retention // its metrics are swapped whole; history and fleet lock themselves
+	// brokerWin is guarded by mu.
+	brokerWin brokerWindows
 }
 
 // incoming is a decoded report waiting for the engine, with what can be
@@ -144,6 +148,7 @@ func New(opts Options) (*Service, error) {
 	}
 	s.alerts = newAlertMetrics(opts.Registerer)
 	s.eng = detector.New(detector.Options{SilenceTimeout: opts.SilenceTimeout, MinPopulation: opts.MinPopulation, Lookup: opts.Registry.MetricLookup})
+	s.brokerWin.begin(opts.Now())
 	if err := s.load(); err != nil {
 		return nil, err
 	}
@@ -532,6 +537,7 @@ func (s *Service) tick() {
 		now = s.clock
 	}
 	b := s.db.NewBatch()
+	retained := s.observeBroker(b)
 	if !now.IsZero() {
 		s.record(b, s.eng.Tick(now))
 		s.saveStates(b)
@@ -542,7 +548,7 @@ func (s *Service) tick() {
 	}
 	// The fleet windows close after every report before the tick is
 	// retained: in the committer, in order.
-	s.submit(&commitJob{batch: b, after: func() {
+	s.submit(&commitJob{batch: b, retained: retained, after: func() {
 		s.tickRetained(now, gc)
 		s.metrics.storeBytes.Set(float64(s.db.SizeBytes()))
 	}})
