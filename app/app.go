@@ -23,6 +23,7 @@ import (
 
 	"github.com/vigil-iot/vigil/broker"
 	"github.com/vigil-iot/vigil/detector/api"
+	"github.com/vigil-iot/vigil/detector/dashboard"
 	"github.com/vigil-iot/vigil/detector/fleetstats"
 	"github.com/vigil-iot/vigil/detector/history"
 	"github.com/vigil-iot/vigil/detector/mqttclient"
@@ -82,6 +83,7 @@ type App struct {
 	service *service.Service
 	history *history.History
 	fleet   *fleetstats.Aggregator
+	feed    *api.ViolationFeed // violation events for the dashboard's live stream
 	http    *http.Server
 	httpLn  net.Listener
 	cancel  context.CancelFunc
@@ -178,6 +180,8 @@ func (a *App) newService(reg *registry.Registry, pub service.Publisher) (*promet
 	if err != nil {
 		return nil, err
 	}
+	a.feed = api.NewViolationFeed()
+	pub = a.feed.Tee(pub)
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.service, err = service.New(service.Options{
@@ -206,8 +210,9 @@ func (a *App) startHTTP(gatherer prometheus.Gatherer) error {
 	}
 	a.httpLn = ln
 	handler := api.New(api.Options{Service: a.service, Logger: a.log.With().Str("component", "api").Logger(), Gatherer: gatherer,
-		FleetStats: a.fleet, History: a.history})
+		FleetStats: a.fleet, History: a.history, Feed: a.feed, Extra: dashboard.New()})
 	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	a.http.RegisterOnShutdown(a.feed.Close) // end the event streams, or Shutdown would wait for them
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.errs <- fmt.Errorf("serve HTTP: %w", err)

@@ -31,6 +31,9 @@ type Options struct {
 	// History serves GET /api/metric-values; nil leaves that call an
 	// unknown operation (404).
 	History MetricValues
+	// Feed serves GET /api/violation-events/stream; nil leaves that call
+	// an unknown operation (404).
+	Feed *ViolationFeed
 }
 
 // server holds what the handlers need.
@@ -43,6 +46,8 @@ type server struct {
 	fleet FleetSeries // nil without fleet statistics
 
 	history MetricValues // nil without metric history
+
+	feed *ViolationFeed // nil without an event stream
 }
 
 // New returns the HTTP handler of the API, /healthz, /metrics and Extra.
@@ -50,6 +55,7 @@ func New(opts Options) http.Handler {
 	s := &server{svc: opts.Service, log: opts.Logger.With().Str("component", "api").Logger(), mux: http.NewServeMux()}
 	s.fleet = opts.FleetStats
 	s.history = opts.History
+	s.feed = opts.Feed
 	if opts.Gatherer == nil {
 		opts.Gatherer = prometheus.DefaultGatherer
 	}
@@ -95,6 +101,8 @@ func (s *server) routes() {
 	s.violationRoutes()
 	s.metricStatisticsRoutes()
 	s.metricValueRoutes()
+	s.streamRoutes()
+	s.summaryRoutes()
 }
 
 // apiMethods are the methods an API route may take, in the Allow header's
@@ -197,6 +205,8 @@ API (AWS IoT REST paths and JSON bodies):
   GET                    /api/active-violations
   GET                    /api/violation-events?startTime=T&endTime=T
   POST                   /api/violations/verification-state/{violationId}
+  GET                    /api/violation-events/stream   (server-sent events)
+  GET                    /api/fleet-summary
 
   GET /healthz   liveness
   GET /metrics   Prometheus metrics
