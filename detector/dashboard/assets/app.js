@@ -359,6 +359,8 @@
       const t0 = performance.now();
       for (const d of drawn) d();
       view.dataset.drawMs = String(Math.round(performance.now() - t0));
+      // Milliseconds from the navigation to the drawn charts.
+      view.dataset.readyAt = String(Math.round(performance.now()));
       view.dataset.ready = "true";
     }
     async function redraw() {
