@@ -34,7 +34,7 @@ func screenshotDir(t *testing.T) string {
 const profileName = "scanner-recommended"
 
 // TestBrowser drives the dashboard in headless Chromium against a server
-// holding two days of a 100-scanner fleet: every page renders without a
+// holding two days of a 60-scanner fleet: every page renders without a
 // console error, the profile chart shows the fleet's 8:00 and 20:00 peaks,
 // the verification state and the editor reach the API, the editor puts
 // each API error beside its field, and an incident injected while the
@@ -46,7 +46,7 @@ func TestBrowser(t *testing.T) {
 	}
 	b := newBrowser(t)
 	end := time.Date(2026, 11, 20, 4, 0, 0, 0, time.UTC)
-	s := startDemo(t, 100, 72*time.Hour, end)
+	s := startDemo(t, 60, 48*time.Hour, end)
 	shots := screenshotDir(t)
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
@@ -96,8 +96,8 @@ func TestBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if known != "100" {
-			t.Errorf("things known: %q, want 100", known)
+		if known != "60" {
+			t.Errorf("things known: %q, want 60", known)
 		}
 		noErrors("overview")
 		shot(b.ctx, "overview")

@@ -97,7 +97,7 @@ func (s *demoServer) register(t testing.TB) {
 // waits until the detector has taken them all.
 func (s *demoServer) run(t testing.TB, fleet *sim.Fleet) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	pub, err := sim.DialMQTT(ctx, sim.MQTTOptions{Broker: "tcp://" + s.app.MQTTAddr(), Username: app.FleetUser, Password: fleetPassword,
 		Connections: 4, ClientID: fmt.Sprintf("dash-test-%p-", fleet), Logger: zerolog.Nop()})

@@ -272,10 +272,21 @@
     });
     return view;
   }
+  // recentEvents returns the latest 100 events of the last 24 hours,
+  // newest first, reading back from now in growing slices so that a busy
+  // day does not mean reading all of it.
   async function recentEvents() {
     const end = now() + 60e3;
-    const ev = await listAll(`/violation-events?startTime=${secs(end - 86400e3)}&endTime=${secs(end)}`, "violationEvents", 5000);
-    return ev.slice(-100).reverse();
+    const out = [];
+    let to = end;
+    for (const span of [3600e3, 5 * 3600e3, 18 * 3600e3]) {
+      const from = to - span;
+      const ev = await listAll(`/violation-events?startTime=${secs(from)}&endTime=${secs(to)}`, "violationEvents");
+      out.push(...ev.reverse());
+      if (out.length >= 100) break;
+      to = from;
+    }
+    return out.slice(0, 100);
   }
 
   // ---------- profiles ----------
@@ -369,12 +380,20 @@
       await load();
       drawAll();
     }
+    const sides = [];
+    let activeNow = active;
     for (const m of metrics) {
       const behaviors = (p.behaviors || []).filter((b) => b.metric === m);
       const box = h("div", { class: "chart", "data-metric": m });
-      const violating = active.filter((a) => a.behavior.metric === m);
-      const side = h("div", { class: "side" }, h("h3", {}, `In violation (${new Set(violating.map((a) => a.thingName)).size})`),
-        violating.length ? h("ul", {}, violating.map((a) => h("li", {}, thingLink(a.thingName), h("span", { class: "muted mono" }, valueText(a.lastViolationValue))))) : h("p", { class: "empty" }, "None."));
+      const side = h("div", { class: "side", "data-violating": m });
+      const fillSide = () => {
+        const violating = activeNow.filter((a) => a.behavior.metric === m);
+        side.textContent = "";
+        side.append(h("h3", {}, `In violation (${new Set(violating.map((a) => a.thingName)).size})`),
+          violating.length ? h("ul", {}, violating.map((a) => h("li", {}, thingLink(a.thingName), h("span", { class: "muted mono", title: a.behavior.name }, valueText(a.lastViolationValue))))) : h("p", { class: "empty" }, "None."));
+      };
+      fillSide();
+      sides.push(fillSide);
       const tableBox = h("div", { class: "datatable" });
       const tableBtn = h("button", { type: "button", class: "small ghost", "aria-expanded": "false", onclick: () => toggleTable() }, "Show values as a table");
       const legend = h("div", { class: "legend" }, h("span", {}, h("i", { class: "sw-band" }), "percentile bands"), h("span", {}, h("i", { class: "sw-median" }), "p50"),
@@ -420,11 +439,11 @@
     await load();
     // Draw once the view is in the document, so that charts know their width.
     requestAnimationFrame(() => drawAll());
-    onLive((e) => {
-      if (!e || e.securityProfileName !== name) return;
-      const panel = view.querySelector(`[data-metric-panel="${CSS.escape(e.behavior.metric || "")}"] .side h3`);
-      if (panel) panel.textContent = "In violation (updated: reload the page to list)";
-    });
+    const refreshSides = debounce(async () => {
+      activeNow = await listAll("/active-violations?securityProfileName=" + enc(name), "activeViolations");
+      sides.forEach((f) => f());
+    }, 400);
+    onLive((e) => { if (!e || e.securityProfileName === name) refreshSides(); });
     return view;
   }
 
