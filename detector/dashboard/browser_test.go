@@ -136,6 +136,18 @@ func TestBrowser(t *testing.T) {
 		if !strings.Contains(tip, "devices") || !strings.Contains(tip, "p50") || !strings.Contains(tip, "bytes-out-vs-fleet") {
 			t.Errorf("tooltip %q lacks the values, the threshold or the device count", tip)
 		}
+		// The log scale redraws the same bands, with powers of ten on the axis.
+		if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`#log-scale`))); err != nil {
+			t.Fatal(err)
+		}
+		logBands := evalInt(t, b.ctx, `document.querySelectorAll('`+chart+` path.band').length`)
+		logTicks := evalInt(t, b.ctx, `[...document.querySelectorAll('`+chart+` .axis text')].filter(e => ["10", "100", "1000"].includes(e.textContent)).length`)
+		if logBands != 5 || logTicks < 2 {
+			t.Errorf("log scale: %d bands, %d power-of-ten ticks", logBands, logTicks)
+		}
+		if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`#log-scale`))); err != nil {
+			t.Fatal(err)
+		}
 		noErrors("profile")
 		// The screenshot: the last day, without the extremes that incidents
 		// make, so that the daily curve shows.
@@ -214,11 +226,8 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("editor", func(t *testing.T) { testEditor(t, b, s, open) })
 	noErrors("editor")
-	if err := chromedp.Do(b.ctx, chromedp.Navigate(s.base+"/#/editor/"+profileName)); err == nil {
-		if waitJS(b.ctx, `document.querySelector("#profile-form [data-behavior]") !== null`, 10*time.Second) == nil {
-			shot(b.ctx, "editor")
-		}
-	}
+	open(b.ctx, "#/editor/"+profileName, `document.querySelector("#profile-form [data-behavior]") !== null`)
+	shot(b.ctx, "editor")
 
 	t.Run("live", func(t *testing.T) {
 		victim := s.fleet.Things()[42].Name

@@ -316,7 +316,7 @@
     return out;
   }
 
-  const pageState = { period: "14d", visible: new Set(STATS), thingPeriod: "24h" };
+  const pageState = { period: "14d", visible: new Set(STATS), thingPeriod: "24h", log: false };
 
   async function profilePage(name) {
     const [p, targets, active] = await Promise.all([
@@ -351,7 +351,8 @@
       section("Behaviors", h("div", { class: "scroll" }, h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Metric"), h("th", {}, "Check"), h("th", {}, "Criteria"), h("th", { class: "num" }, "Duration (s)"), h("th", { class: "num" }, "Datapoints to alarm / clear"), h("th", {}, "Suppressed"))), behaviorsBody)),
         h("p", { class: "muted" }, "Targets: ", targets.length ? targets.map((t, i) => [i ? ", " : "", h("span", { class: "mono" }, t.arn.replace(/^.*:/, ""))]) : "none: the profile watches no thing.")),
       h("div", { class: "toolbar" }, h("span", { class: "label" }, "Period"), periodSeg, h("span", { class: "label" }, "Statistics"), statSeg,
-        h("label", { class: "check" }, h("input", { type: "checkbox", id: "utc", checked: C.settings.utc, onchange: (e) => { C.settings.utc = e.target.checked; redraw(); } }), "UTC")),
+        h("label", { class: "check" }, h("input", { type: "checkbox", id: "log-scale", checked: pageState.log, onchange: (e) => { pageState.log = e.target.checked; drawAll(); } }), "Log scale"),
+        h("label", { class: "check" }, h("input", { type: "checkbox", id: "utc", checked: C.settings.utc, onchange: (e) => { C.settings.utc = e.target.checked; drawAll(); } }), "UTC")),
       charts);
     const metrics = profileMetrics(p);
     const loaded = {};
@@ -415,7 +416,7 @@
       drawn.push(() => {
         const d = loaded[m];
         C.bands(box, { times: d.times, step: STEP, stats: d.stats, devices: d.devices, visible: STATS.filter((s) => pageState.visible.has(s)),
-          thresholds: thresholdsOf(d), start: d.start, end: d.end, label: `Fleet percentiles of ${m}` });
+          thresholds: thresholdsOf(d), start: d.start, end: d.end, log: pageState.log, label: `Fleet percentiles of ${m}` });
         if (tableBox.firstChild) fillTable();
       });
       function fillTable() {

@@ -72,15 +72,31 @@
   // niceMax is the top of a y axis of four nice steps that holds v.
   function niceMax(v) { return 4 * niceStep(v / 4); }
 
+  // yScale maps values to [0, 1] of the plot's height: linear up to a nice
+  // maximum, or logarithmic (log10 of 1 + v, so that 0 stays at the
+  // bottom) up to a power of ten, for heavy-tailed values.
+  function yScale(max, log) {
+    if (!log) {
+      const top = niceMax(max * 1.05);
+      return { f: (v) => v / top, ticks: [0, 1, 2, 3, 4].map((i) => (top * i) / 4) };
+    }
+    const top = Math.pow(10, Math.ceil(Math.log10(Math.max(10, max * 1.05))));
+    let ticks = [0];
+    for (let p = 1; p <= top; p *= 10) ticks.push(p);
+    if (ticks.length > 7) ticks = ticks.filter((_, i) => i === 0 || i % 2 === (ticks.length - 1) % 2);
+    const lt = Math.log10(1 + top);
+    return { f: (v) => Math.log10(1 + Math.max(0, v)) / lt, ticks };
+  }
+
   // frame draws the axes and grid and returns the scales.
-  function frame(svg, W, H, start, end, ymax, fmt) {
+  function frame(svg, W, H, start, end, ys, fmt) {
     const pw = W - M.l - M.r, ph = H - M.t - M.b;
     const x = (t) => M.l + ((t - start) / (end - start)) * pw;
-    const y = (v) => M.t + ph - (v / ymax) * ph;
+    const y = (v) => M.t + ph - ys.f(v) * ph;
     const grid = el("g", { class: "grid" }, svg);
     const axis = el("g", { class: "axis" }, svg);
-    for (let i = 0; i <= 4; i++) {
-      const v = (ymax * i) / 4, yy = y(v).toFixed(1);
+    for (const v of ys.ticks) {
+      const yy = y(v).toFixed(1);
       el("line", { x1: M.l, x2: W - M.r, y1: yy, y2: yy }, grid);
       const t = el("text", { x: M.l - 6, y: +yy + 4, "text-anchor": "end" }, axis);
       t.textContent = (fmt || fmtNumber)(v);
@@ -282,8 +298,7 @@
     for (const th of o.thresholds) {
       if (th.values) { for (const v of th.values) if (finite(v) && v > max && v < max * 50 + 1) max = v; } else if (finite(th.value) && th.value > max) max = th.value;
     }
-    const ymax = niceMax(max * 1.05);
-    const sc = frame(svg, W, H, o.start, o.end, ymax, o.format);
+    const sc = frame(svg, W, H, o.start, o.end, yScale(max, o.log), o.format);
     if (!o.times.length) { noData(svg, W, H); return svg; }
     const xs = Array.from(o.times, (t) => sc.x(t).toFixed(1));
     const ys = {};
@@ -315,8 +330,7 @@
     let max = 0;
     for (const v of o.values) if (v > max) max = v;
     for (const th of o.thresholds) if (finite(th.value) && th.value > max) max = th.value;
-    const ymax = niceMax(max * 1.05);
-    const sc = frame(svg, W, H, o.start, o.end, ymax, o.format);
+    const sc = frame(svg, W, H, o.start, o.end, yScale(max, o.log), o.format);
     for (const s of o.shades) {
       const a = Math.max(o.start, s.start), b = Math.min(o.end, s.end);
       if (b <= a) continue;
