@@ -337,6 +337,7 @@
     for (const k of Object.keys(PERIODS)) {
       periodSeg.append(h("button", { type: "button", "aria-pressed": String(pageState.period === k), "data-period": k, onclick: () => { pageState.period = k; redraw(); } }, k));
     }
+    const since = h("span", { class: "muted", id: "data-since" });
     const statSeg = h("div", { class: "seg", role: "group", "aria-label": "Statistics" });
     for (const s of STATS) {
       statSeg.append(h("button", {
@@ -350,7 +351,7 @@
         h("a", { href: "#/editor/" + enc(name) }, "Edit"), " · ", h("a", { href: `#/violations?profile=${enc(name)}` }, "Violations")),
       section("Behaviors", h("div", { class: "scroll" }, h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Metric"), h("th", {}, "Check"), h("th", {}, "Criteria"), h("th", { class: "num" }, "Duration (s)"), h("th", { class: "num" }, "Datapoints to alarm / clear"), h("th", {}, "Suppressed"))), behaviorsBody)),
         h("p", { class: "muted" }, "Targets: ", targets.length ? targets.map((t, i) => [i ? ", " : "", h("span", { class: "mono" }, t.arn.replace(/^.*:/, ""))]) : "none: the profile watches no thing.")),
-      h("div", { class: "toolbar" }, h("span", { class: "label" }, "Period"), periodSeg, h("span", { class: "label" }, "Statistics"), statSeg,
+      h("div", { class: "toolbar" }, h("span", { class: "label" }, "Period"), periodSeg, since, h("span", { class: "label" }, "Statistics"), statSeg,
         h("label", { class: "check" }, h("input", { type: "checkbox", id: "log-scale", checked: pageState.log, onchange: (e) => { pageState.log = e.target.checked; drawAll(); } }), "Log scale"),
         h("label", { class: "check" }, h("input", { type: "checkbox", id: "utc", checked: C.settings.utc, onchange: (e) => { C.settings.utc = e.target.checked; drawAll(); } }), "UTC")),
       charts);
@@ -365,6 +366,14 @@
         const statistics = [...new Set([...STATS, ...extra])];
         loaded[m] = Object.assign(await fleetStatistics(name, m, start, end, statistics), { start, end });
       }));
+      // When the data begins within the period (a new install, a demo),
+      // the charts start with it rather than with an empty stretch; all
+      // charts keep one time axis.
+      let first = Infinity;
+      for (const m of metrics) if (loaded[m].times.length) first = Math.min(first, loaded[m].times[0]);
+      const shown = first > start + 3600e3 && first < end ? Math.floor(first / 3600e3) * 3600e3 : start;
+      for (const m of metrics) loaded[m].start = shown;
+      since.textContent = shown > start ? `data since ${C.fmtTime(shown)}` : "";
       view.dataset.loadMs = String(Math.round(performance.now() - t0));
     }
     function drawAll() {
@@ -544,9 +553,10 @@
       for (const m of sets) {
         const box = h("div", { class: "chart timeline", "data-metric": m });
         chartsBox.append(h("section", { class: "panel" }, h("h2", {}, h("span", { class: "mono" }, m), h("span", { class: "muted" }, " over time")), box,
-          h("div", { class: "legend" }, h("span", {}, h("i", { class: "sw-band" }), "present"), h("span", {}, h("i", { class: "sw-shade" }), "outside the behavior's set"))));
+          h("div", { class: "legend" }, h("span", {}, h("i", { class: "sw-band" }), "present"), h("span", {}, h("i", { class: "sw-unexpected" }), "outside the behavior's set"), h("span", {}, h("i", { class: "sw-shade" }), "in violation"))));
         const rows = setRows(byMetric[m], behaviorsOf[m] || [], end);
-        jobs.push(() => C.timeline(box, { rows, start, end, label: `${m} of ${name}` }));
+        const shades = periods.filter((p) => p.metric === m).map((p) => ({ start: p.start, end: p.end, label: `${p.behavior} (${p.profile})` }));
+        jobs.push(() => C.timeline(box, { rows, shades, start, end, label: `${m} of ${name}` }));
       }
       if (!metrics.length) chartsBox.append(section("Metrics", h("p", { class: "empty" }, "No profile retains a metric of this thing.")));
       requestAnimationFrame(() => { jobs.forEach((j) => j()); view.dataset.ready = "true"; });

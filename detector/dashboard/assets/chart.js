@@ -9,6 +9,7 @@
   const NS = "http://www.w3.org/2000/svg";
   const M = { l: 58, r: 14, t: 12, b: 28 };
   const settings = { utc: false };
+  let clipCount = 0;
 
   function el(name, attrs, parent) {
     const e = document.createElementNS(NS, name);
@@ -293,18 +294,32 @@
     const H = o.height || 280;
     const { svg, W } = prepare(container, H, () => bands(container, o));
     const vis = o.visible.filter((s) => o.stats[s]).sort((a, b) => pctOf(a) - pctOf(b));
-    let max = 0;
-    for (const s of vis) for (const v of o.stats[s]) if (v > max) max = v;
+    // On a linear scale, when p100 (one flooding device) would flatten the
+    // other statistics (more than 3 times their top), the axis fits them and
+    // clips p100 at the top edge, and says so; the log scale shows it all.
+    let below = 0, top100 = 0;
+    for (const s of vis) {
+      let m = 0;
+      for (const v of o.stats[s]) if (v > m) m = v;
+      if (s === "p100") top100 = m; else below = Math.max(below, m);
+    }
+    const clipped = !o.log && vis.length > 1 && top100 > 3 * below && below > 0;
+    let max = clipped ? below * 1.5 : Math.max(below, top100);
     for (const th of o.thresholds) {
       if (th.values) { for (const v of th.values) if (finite(v) && v > max && v < max * 50 + 1) max = v; } else if (finite(th.value) && th.value > max) max = th.value;
     }
     const sc = frame(svg, W, H, o.start, o.end, yScale(max, o.log), o.format);
     if (!o.times.length) { noData(svg, W, H); return svg; }
+    const clipID = "plot-clip-" + (++clipCount);
+    el("rect", { x: M.l, y: M.t - 1, width: sc.pw, height: sc.ph + 1 }, el("clipPath", { id: clipID }, svg));
+    if (clipped) {
+      el("text", { class: "clip-note", x: M.l + 6, y: M.t + 12 }, svg).textContent = "p100 goes above the axis: hover for its values, or use the log scale";
+    }
     const xs = Array.from(o.times, (t) => sc.x(t).toFixed(1));
     const ys = {};
     for (const s of vis) ys[s] = o.stats[s].map((v) => (finite(v) ? sc.y(v).toFixed(1) : null));
     const segs = (s) => segments(o.times, (i) => ys[s][i] != null, o.step);
-    const g = el("g", {}, svg);
+    const g = el("g", { "clip-path": `url(#${clipID})`, "data-clipped": String(clipped) }, svg);
     const n = vis.length - 1;
     for (let k = 0; k < n; k++) {
       const lo = vis[k], hi = vis[k + 1];
@@ -365,6 +380,12 @@
     for (const t of ticks) {
       el("line", { x1: x(t).toFixed(1), x2: x(t).toFixed(1), y1: M.t, y2: H - M.b }, grid);
       el("text", { x: x(t).toFixed(1), y: H - 8, "text-anchor": "middle" }, axis).textContent = tickLabel(t, step);
+    }
+    for (const sh of o.shades || []) {
+      const a = Math.max(o.start, sh.start), b = Math.min(o.end, sh.end);
+      if (b <= a) continue;
+      const r = el("rect", { class: "shade", x: x(a).toFixed(1), y: M.t, width: Math.max(2, x(b) - x(a)).toFixed(1), height: H - M.t - M.b }, svg);
+      el("title", {}, r).textContent = sh.label || "violation";
     }
     if (!o.rows.length) { noData(svg, W, H, "Nothing reported in this period"); return svg; }
     svg.setAttribute("role", "img");
