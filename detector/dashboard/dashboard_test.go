@@ -21,7 +21,8 @@ func TestHandler(t *testing.T) {
 	}{
 		{"page", "GET", "/", 200, "text/html", `<script src="/assets/app.js" defer></script>`},
 		{"page by name redirects to /", "GET", "/index.html", 301, "", ""},
-		{"script", "GET", "/assets/app.js", 200, "text/javascript", "violation-events/stream"},
+		{"router", "GET", "/assets/app.js", 200, "text/javascript", "routes"},
+		{"shared parts", "GET", "/assets/core.js", 200, "text/javascript", "violation-events/stream"},
 		{"charts", "GET", "/assets/chart.js", 200, "text/javascript", "VigilChart"},
 		{"styles", "GET", "/assets/app.css", 200, "text/css", "--band-inner"},
 		{"icon", "GET", "/assets/favicon.svg", 200, "image/svg+xml", "<svg"},
@@ -89,7 +90,7 @@ func TestRevalidation(t *testing.T) {
 func TestSelfContained(t *testing.T) {
 	h := dashboard.New()
 	external := regexp.MustCompile(`(?i)(src|href)=["']?(https?:)?//|url\(\s*["']?(https?:)?//|@import|fetch\(["']https?:`)
-	for _, path := range []string{"/", "/assets/app.js", "/assets/chart.js", "/assets/app.css"} {
+	for _, path := range []string{"/", "/assets/app.js", "/assets/core.js", "/assets/views.js", "/assets/violations.js", "/assets/editor.js", "/assets/chart.js", "/assets/app.css"} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
 		body, _ := io.ReadAll(w.Body)
