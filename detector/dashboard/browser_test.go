@@ -244,13 +244,13 @@ func TestBrowser(t *testing.T) {
 		}
 		s.inject(t, sim.Incident{Kind: sim.Backdoor, Thing: victim, Port: 4444}, 2)
 		sel := fmt.Sprintf(`[...document.querySelectorAll("#latest-events tbody tr")].some(r => r.textContent.includes(%q) && r.textContent.includes("in-alarm") && r.textContent.includes("4444"))`, victim)
-		if err := waitJS(b.ctx, sel+` && window.notReloaded === true`, 15*time.Second); err != nil {
+		if err := waitJS(b.ctx, sel+` && window.notReloaded === true`, 30*time.Second); err != nil {
 			t.Errorf("overview: %v", err)
 		}
-		if err := waitJS(device, `(document.querySelector("[data-active]")?.textContent || "").includes("listening-tcp-ports") && window.notReloaded === true`, 15*time.Second); err != nil {
+		if err := waitJS(device, `(document.querySelector("[data-active]")?.textContent || "").includes("listening-tcp-ports") && window.notReloaded === true`, 30*time.Second); err != nil {
 			t.Errorf("device page: %v", err)
 		}
-		if err := waitJS(device, `[...document.querySelectorAll('[data-metric="aws:listening-tcp-ports"] .row-label.unexpected')].some(e => e.textContent === "4444")`, 15*time.Second); err != nil {
+		if err := waitJS(device, `[...document.querySelectorAll('[data-metric="aws:listening-tcp-ports"] .row-label.unexpected')].some(e => e.textContent === "4444")`, 30*time.Second); err != nil {
 			t.Errorf("device page ports: %v", err)
 		}
 		noErrors("live")
