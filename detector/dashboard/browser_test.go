@@ -99,6 +99,15 @@ func TestBrowser(t *testing.T) {
 		if known != "60" {
 			t.Errorf("things known: %q, want 60", known)
 		}
+		// The light theme redraws the page; the dark one is back after.
+		for _, theme := range []string{"light", "dark"} {
+			if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`#theme`))); err != nil {
+				t.Fatal(err)
+			}
+			if err := waitJS(b.ctx, `document.documentElement.dataset.theme === "`+theme+`" && document.querySelectorAll(".card").length === 6`, 10*time.Second); err != nil {
+				t.Error(err)
+			}
+		}
 		noErrors("overview")
 		shot(b.ctx, "overview")
 	})

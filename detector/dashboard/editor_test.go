@@ -89,6 +89,38 @@ func testEditor(t *testing.T, b *browser, s *demoServer, open func(context.Conte
 		})
 	}
 
+	t.Run("import AWS JSON", func(t *testing.T) {
+		open(b.ctx, "#/editor", `document.querySelector("#profile-form [data-behavior]") !== null`)
+		const profile = `{"securityProfileName":"imported","securityProfileDescription":"from an AWS CLI input file",
+			"behaviors":[{"name":"ports","metric":"aws:listening-tcp-ports","criteria":{"comparisonOperator":"in-port-set","value":{"ports":[22,443]}}},
+			{"name":"out","metric":"aws:all-bytes-out","criteria":{"comparisonOperator":"greater-than","statisticalThreshold":{"statistic":"p99"},"durationSeconds":300,"consecutiveDatapointsToAlarm":2,"consecutiveDatapointsToClear":3}}]}`
+		if err := chromedp.Do(b.ctx, chromedp.SetValue(chromedp.CSS(`#import-json`), profile), chromedp.Click(chromedp.CSS(`#import-button`))); err != nil {
+			t.Fatal(err)
+		}
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[document.getElementById("p-name").value,
+			...[...document.querySelectorAll("#behaviors [data-behavior]")].map(r => ["name", "type", "operator", "value", "statistic", "toClear"].map(k => r.querySelector("[data-key=" + k + "]").value).join(" "))]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"imported", "ports set in-port-set 22, 443 p90 1", "out statistical greater-than  p99 3"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("imported form %q, want %q", got, want)
+		}
+		if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`#save`))); err != nil {
+			t.Fatal(err)
+		}
+		if err := waitJS(b.ctx, `(document.querySelector("#profile-form .notice")?.textContent || "").startsWith("Saved imported")`, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		var p struct {
+			Behaviors []json.RawMessage `json:"behaviors"`
+		}
+		s.getJSON(t, "/api/security-profiles/imported", &p)
+		if len(p.Behaviors) != 2 {
+			t.Errorf("imported profile in the API: %d behaviors", len(p.Behaviors))
+		}
+	})
+
 	t.Run("create a behavior", func(t *testing.T) {
 		open(b.ctx, "#/editor/"+profileName, `document.querySelector("#profile-form [data-behavior]") !== null`)
 		fields, _ := json.Marshal(map[string]any{"name": "few-connections-strict", "metric": "aws:num-established-tcp-connections", "type": "static",

@@ -292,7 +292,7 @@
       h("h1", {}, profile ? "Edit " + profile.securityProfileName : "New security profile"),
       h("p", { class: "sub" }, "Behaviors are checked by the API as you type; every problem is shown beside its field. ", pick),
       h("section", { class: "panel" }, form),
-      section("Import AWS JSON", importText, importError, h("div", { class: "actions" }, fileInput, h("button", { type: "button", onclick: () => importJSON(importText.value) }, "Import"))));
+      section("Import AWS JSON", importText, importError, h("div", { class: "actions" }, fileInput, h("button", { type: "button", id: "import-button", onclick: () => importJSON(importText.value) }, "Import"))));
   }
 
   window.Vigil.pages.editor = editor;
