@@ -229,6 +229,17 @@ func TestBrowser(t *testing.T) {
 		if !found {
 			t.Errorf("verification state of %s not stored: %+v", id, events.ViolationEvents)
 		}
+		// Filtered to statistical behaviors, the history holds only those.
+		if err := chromedp.Do(b.ctx, chromedp.SetValue(chromedp.CSS(`#f-type`), "STATISTICAL"), jsDo(`document.getElementById("f-type").dispatchEvent(new Event("change"))`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := waitJS(b.ctx, `(() => { const rows = [...document.querySelectorAll("table.events tbody tr[data-violation]")];
+			return rows.length > 0 && rows.every(r => r.cells[4].textContent.endsWith("-vs-fleet")) })()`, 10*time.Second); err != nil {
+			t.Errorf("statistical filter: %v", err)
+		}
+		if err := chromedp.Do(b.ctx, chromedp.SetValue(chromedp.CSS(`#f-type`), ""), jsDo(`document.getElementById("f-type").dispatchEvent(new Event("change"))`)); err != nil {
+			t.Fatal(err)
+		}
 		noErrors("violations")
 		shot(b.ctx, "violations")
 	})

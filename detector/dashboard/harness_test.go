@@ -49,6 +49,14 @@ func startDemo(t testing.TB, devices int, span time.Duration, end time.Time) *de
 	t.Cleanup(func() { _ = a.Close() })
 	opts := sim.Options{Devices: devices, Cities: 1, ScannersPerFactory: 50, Seed: 7, Start: end.Add(-span), Replay: span, Duration: span,
 		IncidentRate: 15, ProgressInterval: -1, Logger: zerolog.Nop()}
+	// Besides the generated incidents, a flood from one scanner five hours
+	// before the end, so that the last day surely holds static and
+	// statistical alarms.
+	probe, err := sim.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Incidents = []sim.Incident{{Kind: sim.DDoS, Thing: probe.Things()[10].Name, Start: end.Add(-5 * time.Hour), End: end.Add(-4 * time.Hour), Factor: 40}}
 	fleet, err := sim.New(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -6,9 +6,11 @@
 
   async function violations(_, params) {
     const profilesList = await listAll("/security-profiles", "securityProfileIdentifiers");
+    const described = await Promise.all(profilesList.map((p) => api("/security-profiles/" + enc(p.name))));
+    const behaviorNames = [...new Set(described.flatMap((p) => (p.behaviors || []).map((b) => b.name)))].sort();
     const f = {
       profile: h("select", { id: "f-profile" }, h("option", { value: "" }, "All profiles"), profilesList.map((p) => h("option", { value: p.name }, p.name))),
-      behavior: h("input", { id: "f-behavior", placeholder: "any" }),
+      behavior: h("input", { id: "f-behavior", placeholder: "any", list: "behavior-names", autocomplete: "off" }),
       thing: h("input", { id: "f-thing", placeholder: "any" }),
       type: h("select", { id: "f-type" }, h("option", { value: "" }, "Any"), h("option", { value: "STATIC" }, "Static"), h("option", { value: "STATISTICAL" }, "Statistical")),
       state: h("select", { id: "f-state" }, h("option", { value: "" }, "Any"), Object.entries(STATES).map(([k, v]) => h("option", { value: k }, v))),
@@ -21,6 +23,7 @@
     const activeBox = h("div", {}), historyBox = h("div", {});
     const field = (label, input) => h("div", { class: "field" }, h("label", { for: input.id }, label), input);
     const view = h("div", {}, h("h1", {}, "Violations"), h("p", { class: "sub" }, "Active violations and the history, with the operators' verdicts."),
+      h("datalist", { id: "behavior-names" }, behaviorNames.map((n) => h("option", { value: n }))),
       section("Filters", h("form", { class: "filters", onsubmit: (e) => { e.preventDefault(); load(); } },
         field("Profile", f.profile), field("Behavior", f.behavior), field("Thing", f.thing), field("Check type", f.type), field("Verdict", f.state), field("Time", f.period),
         h("div", {}, h("button", { type: "submit", class: "primary" }, "Apply")))),
