@@ -364,11 +364,12 @@ func evalInt(t *testing.T, ctx context.Context, expr string) int {
 func abs(n int) int { return max(n, -n) }
 
 // withoutRefusedCalls drops the console lines Chromium writes for API calls
-// answered 400: the editor makes them on purpose, to show the API's errors.
+// answered 400 or 409: the editor test makes them on purpose, to see the
+// API's errors shown.
 func withoutRefusedCalls(errs []string) []string {
 	var out []string
 	for _, e := range errs {
-		if !strings.Contains(e, "the server responded with a status of 400") {
+		if !strings.Contains(e, "the server responded with a status of 400") && !strings.Contains(e, "the server responded with a status of 409") {
 			out = append(out, e)
 		}
 	}

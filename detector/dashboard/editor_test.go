@@ -44,29 +44,36 @@ func testEditor(t *testing.T, b *browser, s *demoServer, open func(context.Conte
 	// must show it.
 	cases := []struct {
 		name    string
+		newOne  bool              // on a new profile's form, not scanner-recommended's
 		profile map[string]string // profile-level fields
 		fields  map[string]any
 		want    string // the field path that shows the error
 	}{
-		{"unknown metric", nil, map[string]any{"name": "x", "metric": "aws:no-such-metric", "type": "static", "operator": "less-than", "value": "5"}, "behavior.metric"},
-		{"operator of another kind of metric", nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "set", "operator": "in-cidr-set", "value": "10.0.0.0/8"}, "behavior.criteria.comparisonOperator"},
-		{"value of the wrong type", nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "lots"}, "behavior.criteria.value"},
-		{"missing value", nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": ""}, "behavior.criteria.value"},
-		{"bad CIDR", nil, map[string]any{"name": "x", "metric": "aws:destination-ip-addresses", "type": "set", "operator": "in-cidr-set", "value": "10.0.0.0/99"}, "behavior.criteria.value"},
-		{"negative factor", nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "statistical", "operator": "less-than", "statistic": "p90", "factor": "-2"}, "behavior.criteria.statisticalThreshold.factor"},
-		{"datapoints to alarm out of range", nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5", "toAlarm": "0"}, "behavior.criteria.consecutiveDatapointsToAlarm"},
-		{"datapoints to clear out of range", nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5", "toClear": "11"}, "behavior.criteria.consecutiveDatapointsToClear"},
-		{"bad duration", nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5", "duration": "-300"}, "behavior.criteria.durationSeconds"},
-		{"duplicate name", nil, map[string]any{"name": "bytes-out-ceiling", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5"}, "behavior.name"},
-		{"bad behavior name", nil, map[string]any{"name": "no spaces allowed!", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5"}, "behavior.name"},
-		{"description too long", map[string]string{"#p-desc": longText(1001)}, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5"}, "securityProfileDescription"},
-		{"unknown retained metric", map[string]string{"#p-retain": "aws:nothing-like-it"}, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5"}, "additionalMetricsToRetainV2"},
+		{"unknown metric", false, nil, map[string]any{"name": "x", "metric": "aws:no-such-metric", "type": "static", "operator": "less-than", "value": "5"}, "behavior.metric"},
+		{"operator of another kind of metric", false, nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "set", "operator": "in-cidr-set", "value": "10.0.0.0/8"}, "behavior.criteria.comparisonOperator"},
+		{"value of the wrong type", false, nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "lots"}, "behavior.criteria.value"},
+		{"missing value", false, nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": ""}, "behavior.criteria.value"},
+		{"bad CIDR", false, nil, map[string]any{"name": "x", "metric": "aws:destination-ip-addresses", "type": "set", "operator": "in-cidr-set", "value": "10.0.0.0/99"}, "behavior.criteria.value"},
+		{"negative factor", false, nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "statistical", "operator": "less-than", "statistic": "p90", "factor": "-2"}, "behavior.criteria.statisticalThreshold.factor"},
+		{"datapoints to alarm out of range", false, nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5", "toAlarm": "0"}, "behavior.criteria.consecutiveDatapointsToAlarm"},
+		{"datapoints to clear out of range", false, nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5", "toClear": "11"}, "behavior.criteria.consecutiveDatapointsToClear"},
+		{"bad duration", false, nil, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5", "duration": "-300"}, "behavior.criteria.durationSeconds"},
+		{"duplicate name", false, nil, map[string]any{"name": "bytes-out-ceiling", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5"}, "behavior.name"},
+		{"bad behavior name", false, nil, map[string]any{"name": "no spaces allowed!", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5"}, "behavior.name"},
+		{"description too long", false, map[string]string{"#p-desc": longText(1001)}, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5"}, "securityProfileDescription"},
+		{"name of an existing profile", true, map[string]string{"#p-name": profileName}, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5"}, "securityProfileName"},
+		{"malformed profile name", true, map[string]string{"#p-name": "no spaces here"}, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5"}, "securityProfileName"},
+		{"unknown retained metric", false, map[string]string{"#p-retain": "aws:nothing-like-it"}, map[string]any{"name": "x", "metric": "aws:all-bytes-out", "type": "static", "operator": "less-than", "value": "5"}, "additionalMetricsToRetainV2"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			open(b.ctx, "#/editor/"+profileName, `document.querySelector("#profile-form [data-behavior]") !== null`)
+			page, actions := "#/editor/"+profileName, []chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`#add-behavior`))}
+			if tc.newOne {
+				page, actions = "#/editor", nil // its one empty behavior is filled
+			}
+			open(b.ctx, page, `document.querySelector("#profile-form [data-behavior]") !== null`)
 			args, _ := json.Marshal(tc.fields)
-			actions := []chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`#add-behavior`)), jsDo(fmt.Sprintf("(%s)(%s)", fillBehavior, args))}
+			actions = append(actions, jsDo(fmt.Sprintf("(%s)(%s)", fillBehavior, args)))
 			for sel, v := range tc.profile {
 				actions = append(actions, chromedp.SetValue(chromedp.CSS(sel), v))
 			}

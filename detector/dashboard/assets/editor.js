@@ -236,6 +236,7 @@
         nameInput.disabled = true;
       } catch (x) {
         if (x.status === 400) showErrors(splitMessages(x.message));
+        else if (x.type === "ResourceAlreadyExistsException") showErrors(["securityProfileName: " + x.message + "; choose another name, or edit that profile"]);
         else { notice.className = "notice error"; notice.textContent = x.message; }
         if (x.type === "VersionConflictException") notice.textContent += " Reload the page to edit the latest version.";
       }
