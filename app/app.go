@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-iot/vigil/detector/alert"
 	"github.com/vigil-iot/vigil/detector/api"
 	"github.com/vigil-iot/vigil/detector/certauthority"
+	"github.com/vigil-iot/vigil/detector/dashboard"
 	"github.com/vigil-iot/vigil/detector/fleetstats"
 	"github.com/vigil-iot/vigil/detector/history"
 	"github.com/vigil-iot/vigil/detector/mitigation"
@@ -101,6 +102,7 @@ type App struct {
 	alerts  *alert.Dispatcher
 	history *history.History
 	fleet   *fleetstats.Aggregator
+	feed    *api.ViolationFeed // violation events for the dashboard's live stream
 	http    *http.Server
 	httpLn  net.Listener
 	cancel  context.CancelFunc
@@ -220,6 +222,8 @@ func (a *App) newService(reg *registry.Registry, pub service.Publisher) (*promet
 	if err != nil {
 		return nil, err
 	}
+	a.feed = api.NewViolationFeed()
+	pub = a.feed.Tee(pub)
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := a.newAlerts(reg, promReg); err != nil {
@@ -252,9 +256,10 @@ func (a *App) startHTTP(gatherer prometheus.Gatherer) error {
 	}
 	a.httpLn = ln
 	handler := api.New(api.Options{Service: a.service, Logger: a.log.With().Str("component", "api").Logger(), Gatherer: gatherer,
-		FleetStats: a.fleet, History: a.history,
+		FleetStats: a.fleet, History: a.history, Feed: a.feed, Extra: dashboard.New(),
 		Certificates: a.ca, Mitigation: a.mitigation, Disconnector: a.disconnector(), Tokens: a.opts.Tokens})
 	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	a.http.RegisterOnShutdown(a.feed.Close) // end the event streams, or Shutdown would wait for them
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.errs <- fmt.Errorf("serve HTTP: %w", err)

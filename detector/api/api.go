@@ -44,6 +44,9 @@ type Options struct {
 	Disconnector Disconnector
 	// Tokens, when set, are required on /api and /metrics (tokens.go).
 	Tokens Tokens
+	// Feed serves GET /api/violation-events/stream; nil leaves that call
+	// an unknown operation (404).
+	Feed *ViolationFeed
 }
 
 // server holds what the handlers need.
@@ -60,6 +63,7 @@ type server struct {
 	ca           *certauthority.Authority // nil without certificates
 	mitigation   *mitigation.Manager      // nil without mitigations
 	disconnector Disconnector             // nil without a broker
+	feed         *ViolationFeed           // nil without an event stream
 }
 
 // New returns the HTTP handler of the API, /healthz, /metrics and Extra.
@@ -68,6 +72,7 @@ func New(opts Options) http.Handler {
 	s.fleet = opts.FleetStats
 	s.history = opts.History
 	s.ca, s.mitigation, s.disconnector = opts.Certificates, opts.Mitigation, opts.Disconnector
+	s.feed = opts.Feed
 	if opts.Gatherer == nil {
 		opts.Gatherer = prometheus.DefaultGatherer
 	}
@@ -116,6 +121,8 @@ func (s *server) routes() {
 	s.certificateRoutes()
 	s.mitigationRoutes()
 	s.dimensionRoutes()
+	s.streamRoutes()
+	s.summaryRoutes()
 }
 
 // apiMethods are the methods an API route may take, in the Allow header's
@@ -229,6 +236,8 @@ API (AWS IoT REST paths and JSON bodies):
   GET                    /api/quarantined-things
   PUT|GET|DELETE         /api/security-profiles/{name}/mitigations
   GET                    /api/detect/mitigationactions/executions?violationId=ID&thingName=NAME
+  GET                    /api/violation-events/stream   (server-sent events)
+  GET                    /api/fleet-summary
 
   GET /healthz   liveness
   GET /metrics   Prometheus metrics

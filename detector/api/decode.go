@@ -68,6 +68,9 @@ func jsonError(data []byte, err error) error {
 	}
 	if typ, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 		field := typ.Field
+		if p := pathAt(data, typ.Offset); p != "" {
+			field = p
+		}
 		if field == "" {
 			field = "request body"
 		}

@@ -30,7 +30,10 @@
 //     returned; "" or absent means none); DescribeThing adds "thingGroups",
 //     the groups the thing is directly in; violation events carry
 //     violationStartTime; statistical behaviors' records carry
-//     statisticalThreshold.
+//     statisticalThreshold; GET /api/violation-events/stream serves the
+//     violation events as they are published (server-sent events, see
+//     ViolationFeed); GET /api/fleet-summary gives the counts of the
+//     dashboard's overview and the service clock.
 //   - Times in answers are epoch seconds with a fraction (1600780245.29),
 //     as AWS REST APIs write them. startTime and endTime of
 //     /api/violation-events take epoch seconds (a fraction allowed) or RFC

@@ -104,6 +104,7 @@ type env struct {
 	pub   *publisher
 	clock *clock
 	sent  map[string]int // accepted reports per thing
+	feed  *api.ViolationFeed
 }
 
 func newEnv(t *testing.T) *env {
@@ -116,9 +117,9 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, pub: newPublisher(), clock: &clock{now: t0}, sent: map[string]int{}}
+	e := &env{t: t, pub: newPublisher(), clock: &clock{now: t0}, sent: map[string]int{}, feed: api.NewViolationFeed()}
 	metrics := prometheus.NewRegistry()
-	e.svc, err = service.New(service.Options{DB: db, Registry: reg, Publisher: e.pub, Logger: zerolog.Nop(),
+	e.svc, err = service.New(service.Options{DB: db, Registry: reg, Publisher: e.feed.Tee(e.pub), Logger: zerolog.Nop(),
 		Now: e.clock.Now, Registerer: metrics})
 	if err != nil {
 		t.Fatal(err)
@@ -129,9 +130,10 @@ func newEnv(t *testing.T) *env {
 		defer close(done)
 		_ = e.svc.Run(ctx)
 	}()
-	srv := httptest.NewServer(api.New(api.Options{Service: e.svc, Logger: zerolog.Nop(), Gatherer: metrics}))
+	srv := httptest.NewServer(api.New(api.Options{Service: e.svc, Logger: zerolog.Nop(), Gatherer: metrics, Feed: e.feed}))
 	e.url = srv.URL
 	t.Cleanup(func() {
+		e.feed.Close()
 		srv.Close()
 		cancel()
 		<-done
