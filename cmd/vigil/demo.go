@@ -48,7 +48,7 @@ func newDemoCmd() *cobra.Command {
 	f.Int("devices", 1000, "number of simulated scanners")
 	f.Int("cities", sim.DefaultCities, "number of cities")
 	f.Uint64("seed", 1, "seed of the simulation: the same seed gives the same fleet and incidents")
-	f.Duration("replay", 48*time.Hour, "simulated past replayed as fast as possible before the live run")
+	f.Duration("replay", 14*24*time.Hour, "simulated past replayed as fast as possible before the live run (14 days fill the dashboard's longest view)")
 	f.Float64("speed", 300, "simulated seconds per wall second in the live run (300: one report interval per second)")
 	f.Float64("incident-rate", 2, "generated incidents of each kind per 1,000 device-days")
 	f.String("truth", "", "file that receives the ground truth of the injected incidents (JSON lines)")
@@ -122,12 +122,68 @@ func demo(ctx context.Context, o demoOptions) error {
 		return err
 	}
 	fmt.Fprintf(o.out, "Vigil demo: %d ID-card scanners in %d cities, recommended profile %q applied.\n", fleet.Len(), len(citiesOf(fleet)), "scanner-recommended")
-	fmt.Fprintf(o.out, "API: http://%s/api   MQTT: %s (operator user %s, password %s)\n", a.HTTPAddr(), a.MQTTAddr(), app.OperatorUser, password)
-	fmt.Fprintf(o.out, "Replaying %v of simulated time, then live at %gx. Alarms:\n", o.fleet.Replay, fleet.Options().Speed)
-	if err := printAlarms(a, o.out); err != nil {
+	fmt.Fprintf(o.out, "Dashboard: http://%s/   API: http://%s/api   MQTT: %s (operator user %s, password %s)\n",
+		a.HTTPAddr(), a.HTTPAddr(), a.MQTTAddr(), app.OperatorUser, password)
+	fmt.Fprintf(o.out, "Replaying %s of simulated time as fast as it goes (alarms of past incidents show as they are found),\n"+
+		"then live at %gx. Alarms:\n", days(o.fleet.Replay), fleet.Options().Speed)
+	var mu sync.Mutex // one line at a time on out
+	if err := printAlarms(a, o.out, &mu); err != nil {
 		return err
 	}
+	stop := printReplayDays(fleet, o.out, &mu)
+	defer stop()
 	return runFleet(ctx, a, fleet, password, o)
+}
+
+// days says a duration in days when it is whole days.
+func days(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		n := int(d / (24 * time.Hour))
+		if n == 1 {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", n)
+	}
+	return d.String()
+}
+
+// printReplayDays prints a line each time the replay enters a new
+// simulated day, and one when the live run begins, so that the wait for
+// the live run can be judged. It stops when the returned function is
+// called.
+func printReplayDays(fleet *sim.Fleet, out io.Writer, mu *sync.Mutex) (stop func()) {
+	o := fleet.Options()
+	liveFrom := o.Start.Add(o.Replay)
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		ticker := time.NewTicker(200 * time.Millisecond)
+		defer ticker.Stop()
+		lastDay := -1
+		for {
+			select {
+			case <-done:
+				return
+			case <-ticker.C:
+			}
+			now := fleet.Stats().SimTime
+			if now.IsZero() {
+				continue
+			}
+			mu.Lock()
+			if !now.Before(liveFrom) {
+				fmt.Fprintf(out, "-- replay done: live from %s --\n", liveFrom.Format("2006-01-02 15:04"))
+				mu.Unlock()
+				return
+			}
+			if day := int(now.Sub(o.Start) / (24 * time.Hour)); day != lastDay {
+				lastDay = day
+				fmt.Fprintf(out, "-- replaying day %d of %d (%s) --\n", day+1, int((o.Replay+24*time.Hour-1)/(24*time.Hour)), now.Format("2006-01-02"))
+			}
+			mu.Unlock()
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // registerDemoFleet creates the fleet's groups and things and applies the
@@ -172,8 +228,7 @@ func citiesOf(fleet *sim.Fleet) map[string]bool {
 
 // printAlarms prints each in-alarm event as one line: the simulated time,
 // the thing, the behavior and the value.
-func printAlarms(a *app.App, out io.Writer) error {
-	var mu sync.Mutex
+func printAlarms(a *app.App, out io.Writer, mu *sync.Mutex) error {
 	return a.Subscribe(proto.ViolationsRoot+"/#", func(_ string, payload []byte) {
 		var ev proto.ViolationEvent
 		if json.Unmarshal(payload, &ev) != nil || ev.ViolationEventType != proto.InAlarm {

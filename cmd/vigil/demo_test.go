@@ -45,14 +45,14 @@ func TestDemoShowsAlarms(t *testing.T) {
 			fleet: sim.Options{Devices: 60, Cities: 3, Seed: 7, Replay: 24 * time.Hour, Speed: 3000, IncidentRate: 40}})
 	}()
 	deadline := time.Now().Add(60 * time.Second)
-	for strings.Count(out.String(), "ALARM") < 3 {
+	for strings.Count(out.String(), "ALARM") < 3 || !strings.Contains(out.String(), "-- replay done") {
 		select {
 		case err := <-done:
 			t.Fatalf("demo ended early: %v\n%s", err, out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no alarms within a minute:\n%s", out.String())
+			t.Fatalf("no alarms or no live run within a minute:\n%s", out.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -60,7 +60,8 @@ func TestDemoShowsAlarms(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("demo: %v", err)
 	}
-	for _, want := range []string{"Vigil demo: 60 ID-card scanners in 3 cities", "API: http://"} {
+	for _, want := range []string{"Vigil demo: 60 ID-card scanners in 3 cities", "Dashboard: http://", "API: http://",
+		"Replaying 1 day of simulated time", "-- replaying day 1 of 1 (", "-- replay done: live from "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
