@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"time"
@@ -20,6 +21,7 @@ import (
 const (
 	DefaultKeepAlive         = 60 * time.Second
 	DefaultMaxReconnectDelay = 2 * time.Minute
+	DefaultFirstRetryDelay   = time.Second
 	DefaultConnectTimeout    = 30 * time.Second
 )
 
@@ -47,6 +49,10 @@ type MQTTOptions struct {
 	Format proto.Format
 	// MaxReconnectDelay caps the backoff between reconnects.
 	MaxReconnectDelay time.Duration
+	// FirstRetryDelay is the wait after the first failed connection; it
+	// doubles with each failure up to MaxReconnectDelay. 0 means
+	// DefaultFirstRetryDelay.
+	FirstRetryDelay time.Duration
 	// Logger receives connection and reply logs.
 	Logger zerolog.Logger
 }
@@ -56,6 +62,8 @@ type MQTTOptions struct {
 type MQTTClient struct {
 	client mqtt.Client
 	log    zerolog.Logger
+	stop   chan struct{} // closed by Close
+	done   chan struct{} // closed when the first connection is made or given up
 }
 
 var _ Publisher = (*MQTTClient)(nil)
@@ -67,7 +75,7 @@ func DialMQTT(o MQTTOptions) (*MQTTClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &MQTTClient{log: o.Logger}
+	c := &MQTTClient{log: o.Logger, stop: make(chan struct{}), done: make(chan struct{})}
 	opts.SetOnConnectHandler(func(cl mqtt.Client) {
 		c.log.Info().Str("broker", o.Broker).Msg("connected")
 		if o.Replies != "" {
@@ -82,8 +90,41 @@ func DialMQTT(o MQTTOptions) (*MQTTClient, error) {
 		return cfg
 	})
 	c.client = mqtt.NewClient(opts)
-	c.client.Connect() // with ConnectRetry, the token completes only when connected
+	first := o.FirstRetryDelay
+	if first <= 0 {
+		first = DefaultFirstRetryDelay
+	}
+	go c.connect(first, max(opts.MaxReconnectInterval, first))
 	return c, nil
+}
+
+// connect makes the first connection, waiting between failed attempts
+// for a delay that starts at first and doubles up to maxDelay, with
+// jitter, so that a fleet that finds its broker down does not come back
+// in step. Once connected, the client reconnects by itself, with the
+// same cap.
+func (c *MQTTClient) connect(first, maxDelay time.Duration) {
+	defer close(c.done)
+	delay := first
+	for {
+		token := c.client.Connect()
+		select {
+		case <-token.Done():
+		case <-c.stop:
+			return
+		}
+		if token.Error() == nil {
+			return
+		}
+		wait := delay/2 + rand.N(delay/2+1) // between half the delay and all of it
+		c.log.Warn().Err(token.Error()).Dur("retry_in", wait).Msg("connection failed")
+		select {
+		case <-time.After(wait):
+		case <-c.stop:
+			return
+		}
+		delay = min(2*delay, maxDelay)
+	}
 }
 
 func clientOptions(o MQTTOptions) (*mqtt.ClientOptions, error) {
@@ -94,7 +135,7 @@ func clientOptions(o MQTTOptions) (*mqtt.ClientOptions, error) {
 	opts := mqtt.NewClientOptions().AddBroker(o.Broker).SetClientID(o.Thing)
 	opts.SetUsername(o.Username).SetPassword(o.Password)
 	opts.SetKeepAlive(DefaultKeepAlive).SetConnectTimeout(DefaultConnectTimeout)
-	opts.SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second)
+	opts.SetAutoReconnect(true).SetConnectRetry(false)
 	maxDelay := o.MaxReconnectDelay
 	if maxDelay <= 0 {
 		maxDelay = DefaultMaxReconnectDelay
@@ -186,7 +227,10 @@ func (c *MQTTClient) Publish(ctx context.Context, topic string, payload []byte) 
 	}
 }
 
-// Close disconnects, giving in-flight messages a moment to finish.
+// Close stops connecting, and disconnects, giving in-flight messages a
+// moment to finish.
 func (c *MQTTClient) Close() {
+	close(c.stop)
+	<-c.done
 	c.client.Disconnect(250)
 }
