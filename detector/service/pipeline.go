@@ -100,8 +100,8 @@ func (s *Service) complete(j *commitJob) {
 		s.acceptedCount.Add(int64(j.accepted))
 		s.metrics.accepted.Add(float64(j.accepted))
 		for _, r := range j.replies {
-			if err := s.opts.Publisher.Publish(r.topic.String(), r.payload, false, 0); err != nil {
-				s.log.Warn().Err(err).Str("thing", r.topic.Thing).Msg("reply not sent")
+			if err := s.opts.Publisher.Publish(r.topic, r.payload, false, 0); err != nil {
+				s.log.Warn().Err(err).Str("thing", r.thing).Msg("reply not sent")
 			}
 		}
 		for _, r := range j.retained {

@@ -317,7 +317,8 @@ func activeMessage(rec *ActiveRecord) outboxEntry {
 
 // reply is a reply to send once its batch is committed.
 type reply struct {
-	topic    proto.ReportTopic
+	thing    string
+	topic    string
 	payload  []byte
 	accepted bool
 }
@@ -415,7 +416,7 @@ func (s *Service) makeReply(t proto.ReportTopic, r proto.Reply) (reply, bool) {
 		s.log.Error().Err(err).Msg("encode reply")
 		return reply{}, false
 	}
-	return reply{topic: t.ReplyTopic(r.Status), payload: payload}, true
+	return reply{thing: t.Thing, topic: t.ReplyTopic(r.Status).String(), payload: payload}, true
 }
 
 // saveStates writes the engine state of every thing that changed.
