@@ -74,7 +74,22 @@ func ThingReplyFilter(root, thing string, format Format) string {
 // ParseReportTopic reads a report or reply topic. A topic of another shape
 // is an error; a bad thing name is an *Error with code InvalidThingName.
 func ParseReportTopic(topic string) (ReportTopic, error) {
-	parts := strings.Split(topic, "/")
+	// Split into at most 8 levels without allocating: this runs for every
+	// report, twice.
+	var levels [8]string
+	parts := levels[:0]
+	for rest := topic; len(parts) < len(levels); {
+		level, after, more := strings.Cut(rest, "/")
+		parts = append(parts, level)
+		if !more {
+			break
+		}
+		rest = after
+		if len(parts) == len(levels) {
+			parts = append(parts[:0:0], "") // more levels than any report topic has
+			break
+		}
+	}
 	if len(parts) < 6 || len(parts) > 7 || parts[1] != "things" || parts[3] != "defender" || parts[4] != "metrics" {
 		return ReportTopic{}, fmt.Errorf("topic %q is not {root}/things/{thing}/defender/metrics/{format}[/accepted|/rejected]", topic)
 	}

@@ -44,6 +44,15 @@ func TestReportTopicStrings(t *testing.T) {
 
 // TestParseReportTopicShapes lists topics of the wrong shape: each is an
 // error, and not an *Error (the thing name is not at fault).
+// TestParseReportTopicAllocates nothing for a report topic: it runs twice
+// for every report.
+func TestParseReportTopicAllocates(t *testing.T) {
+	topic := "$aws/things/lyon-f01-door-042/defender/metrics/cbor"
+	if n := testing.AllocsPerRun(100, func() { _, _ = ParseReportTopic(topic) }); n != 0 {
+		t.Errorf("%v allocations per parse", n)
+	}
+}
+
 func TestParseReportTopicShapes(t *testing.T) {
 	for _, topic := range []string{
 		"",
@@ -66,6 +75,8 @@ func TestParseReportTopicShapes(t *testing.T) {
 		"$vigil/things/t1/defender/metrics/json/+",
 		"$vigil/things/t1/defender/metrics/+",
 		"$vigil/things/t1/defender/metrics/#",
+		"$vigil/things/t1/defender/metrics/json/accepted/a/b",
+		"$vigil/things/t1/defender/metrics/json/accepted/a/b/c/d/e/f",
 	} {
 		_, err := ParseReportTopic(topic)
 		var pe *Error
