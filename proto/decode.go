@@ -61,10 +61,10 @@ type reportBlock struct {
 // listRoom holds the lists of most reports, for an encoding that does not
 // declare the length of a list (JSON): they are read into it, and a longer
 // one gets a slice of its own. Where the encoding declares the length
-// (CBOR, MessagePack), each list is allocated at its length instead: the
-// report then takes a third of the bytes, and on a busy decoder the
-// garbage collector's work grows with the bytes allocated, not the count of
-// allocations.
+// (CBOR, MessagePack), each list is allocated at its length instead, which
+// takes a typical report from 2,240 bytes to 1,792 in three more
+// allocations: a busy decoder's share of garbage collection grows with the
+// bytes it allocates more than with their count.
 type listRoom struct {
 	tcpPorts, udpPorts [blockItems]Port
 	conns              [blockItems]Connection
