@@ -16,10 +16,13 @@ import (
 type cborReader struct {
 	data  []byte
 	pos   int
-	left  []int64 // per open container: items left, or -1 for indefinite
-	buf   []byte  // joined chunks of an indefinite string
-	depth int     // containers being skipped, on top of those in left
-	stack [MaxDepth]int64
+	nopen int    // containers open: left[:nopen] holds their items left
+	buf   []byte // joined chunks of an indefinite string
+	depth int    // containers being skipped, on top of those open
+	// left holds, per open container, its items left, or -1 for an
+	// indefinite length. It is indexed by nopen rather than resliced, so
+	// that entering and leaving a container writes no slice header.
+	left [MaxDepth]int64
 }
 
 var _ tokenReader = (*cborReader)(nil)
@@ -29,7 +32,7 @@ const cborBreak = 0xff
 var errCBORBreak = errors.New("malformed CBOR: unexpected break")
 
 func (r *cborReader) init(data []byte) {
-	r.data, r.pos, r.left, r.depth = data, 0, r.stack[:0], 0
+	r.data, r.pos, r.nopen, r.depth = data, 0, 0, 0
 	if cap(r.buf) > maxKeptBuffer {
 		r.buf = nil
 	}
@@ -141,13 +144,14 @@ func (r *cborReader) peek() (kind, error) {
 }
 
 func (r *cborReader) open(want byte, perItem int64) error {
-	if r.pos < len(r.data) && len(r.left) < MaxDepth {
+	if r.pos < len(r.data) && r.nopen < MaxDepth {
 		// The common head: a definite length under 24.
 		if ib := r.data[r.pos]; ib>>5 == want && ib&0x1f < 24 {
 			n := int64(ib & 0x1f)
 			if n*perItem <= int64(len(r.data)-r.pos-1) {
 				r.pos++
-				r.left = append(r.left, n)
+				r.left[r.nopen] = n
+				r.nopen++
 				return nil
 			}
 		}
@@ -162,7 +166,7 @@ func (r *cborReader) open(want byte, perItem int64) error {
 	if major != want {
 		return r.syntaxf("expected major type %d, got %d", want, major)
 	}
-	if len(r.left) >= MaxDepth {
+	if r.nopen >= MaxDepth {
 		return errTooDeep
 	}
 	count := int64(-1)
@@ -172,7 +176,8 @@ func (r *cborReader) open(want byte, perItem int64) error {
 		}
 		count = int64(n)
 	}
-	r.left = append(r.left, count)
+	r.left[r.nopen] = count
+	r.nopen++
 	return nil
 }
 
@@ -182,10 +187,10 @@ func (r *cborReader) openList() error { return r.open(4, 1) }
 // more reports whether the open container has another member, and pops the
 // container when it has none.
 func (r *cborReader) more() (bool, error) {
-	top := len(r.left) - 1
+	top := r.nopen - 1
 	switch r.left[top] {
 	case 0:
-		r.left = r.left[:top]
+		r.nopen = top
 		return false, nil
 	case -1:
 		if r.pos >= len(r.data) {
@@ -193,7 +198,7 @@ func (r *cborReader) more() (bool, error) {
 		}
 		if r.data[r.pos] == cborBreak {
 			r.pos++
-			r.left = r.left[:top]
+			r.nopen = top
 			return false, nil
 		}
 	default:
@@ -270,7 +275,7 @@ func (r *cborReader) nextItem() (kind, bool, error) {
 
 func (r *cborReader) listLen(minItemBytes int) int {
 	room := (len(r.data) - r.pos) / minItemBytes
-	if n := r.left[len(r.left)-1]; n >= 0 {
+	if n := r.left[r.nopen-1]; n >= 0 {
 		return int(min(n, int64(room)))
 	}
 	// An indefinite list: count the items ahead, then come back. Each byte
@@ -479,7 +484,7 @@ func (r *cborReader) skip() error {
 // skipMembers skips the items of a list (major 4) or the pairs of a map.
 // The containers it enters count towards MaxDepth with those open.
 func (r *cborReader) skipMembers(major byte, n uint64, indef bool) error {
-	if len(r.left)+r.depth >= MaxDepth {
+	if r.nopen+r.depth >= MaxDepth {
 		return errTooDeep
 	}
 	r.depth++

@@ -27,7 +27,7 @@ func (o DecodeOptions) Decode(format Format, data []byte) (*Report, error) {
 	if limit <= 0 {
 		limit = DefaultMaxReportSize
 	}
-	blk := new(reportBlock)
+	blk := newReportBlock(format)
 	rep := &blk.report
 	if len(data) > limit {
 		return rep, errorf(ReportTooLarge, "report", "%d bytes is over the limit of %d bytes", len(data), limit)
@@ -55,16 +55,39 @@ type reportBlock struct {
 	tcpConns TCPConnections
 	estab    EstablishedConnections
 	counts   [7]uint64 // tcp and udp totals, network stats, connections total
+	room     *listRoom // for lists of unknown length, or nil
+}
 
-	// Room for the lists of most reports.
+// listRoom holds the lists of most reports, for an encoding that does not
+// declare the length of a list (JSON): they are read into it, and a longer
+// one gets a slice of its own. Where the encoding declares the length
+// (CBOR, MessagePack), each list is allocated at its length instead, which
+// takes a typical report from 2,240 bytes to 1,792 in three more
+// allocations: a busy decoder's share of garbage collection grows with the
+// bytes it allocates more than with their count.
+type listRoom struct {
 	tcpPorts, udpPorts [blockItems]Port
 	conns              [blockItems]Connection
 }
 
-// blockItems is how many ports or connections a list may hold in the
-// report's block; a longer one gets a slice of its own. It is also the room
-// made for a JSON list, whose length is unknown until its end.
+// blockItems is how many ports or connections a list may hold in a
+// listRoom. It is also the room made for a JSON list that does not fit.
 const blockItems = 8
+
+// newReportBlock allocates the fixed parts of a report, with room for its
+// lists in the same allocation when the format does not declare their
+// lengths.
+func newReportBlock(format Format) *reportBlock {
+	if format != JSON {
+		return new(reportBlock)
+	}
+	b := new(struct {
+		block reportBlock
+		room  listRoom
+	})
+	b.block.room = &b.room
+	return &b.block
+}
 
 // decoder walks the report schema over a tokenReader.
 type decoder struct {
@@ -301,25 +324,22 @@ func (d *decoder) skip() error {
 
 // openList opens a list and returns how many items to make room for: the
 // count the encoding declares, capped at what the bytes left can hold at
-// minItemBytes each, or guess when the encoding does not say.
-func (d *decoder) openList(minItemBytes, guess int) (int, error) {
+// minItemBytes each; declared is false when the encoding does not say.
+func (d *decoder) openList(minItemBytes int) (n int, declared bool, err error) {
 	if err := d.expect(kindList); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	d.next = 0
-	var err error
 	if d.cbor != nil {
 		err = d.cbor.openList()
 	} else {
 		err = d.r.openList()
 	}
 	if err != nil {
-		return 0, d.malformed(err)
+		return 0, false, d.malformed(err)
 	}
-	if n := d.r.listLen(minItemBytes); n >= 0 {
-		return n, nil
-	}
-	return guess, nil
+	n = d.r.listLen(minItemBytes)
+	return max(n, 0), n >= 0, nil
 }
 
 // items calls fn for each item of the list just opened, with the item's

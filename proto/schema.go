@@ -266,10 +266,10 @@ func (d *decoder) metrics(m *Metrics) error {
 		switch i {
 		case 0:
 			m.ListeningTCPPorts = &b.tcp
-			return d.portList(m.ListeningTCPPorts, &b.counts[0], &b.tcpPorts)
+			return d.portList(m.ListeningTCPPorts, &b.counts[0], b.ports(0))
 		case 1:
 			m.ListeningUDPPorts = &b.udp
-			return d.portList(m.ListeningUDPPorts, &b.counts[1], &b.udpPorts)
+			return d.portList(m.ListeningUDPPorts, &b.counts[1], b.ports(1))
 		case 2:
 			m.NetworkStats = &b.stats
 			return d.networkStats(m.NetworkStats, b.counts[2:6])
@@ -279,6 +279,25 @@ func (d *decoder) metrics(m *Metrics) error {
 		}
 	})
 	return err
+}
+
+// ports returns the room for the TCP (0) or UDP (1) ports, or nil.
+func (b *reportBlock) ports(list int) *[blockItems]Port {
+	switch {
+	case b.room == nil:
+		return nil
+	case list == 0:
+		return &b.room.tcpPorts
+	}
+	return &b.room.udpPorts
+}
+
+// conns returns the room for the connections, or nil.
+func (b *reportBlock) conns() *[blockItems]Connection {
+	if b.room == nil {
+		return nil
+	}
+	return &b.room.conns
 }
 
 // The fewest bytes an item of a list can take in any encoding, to bound
@@ -300,20 +319,30 @@ func (d *decoder) portList(p *PortList, total *uint64, room *[blockItems]Port) e
 			p.Total, err = d.count(total)
 			return err
 		}
-		n, err := d.openList(minPortBytes, blockItems)
+		n, declared, err := d.openList(minPortBytes)
 		if err != nil {
 			return err
 		}
-		p.Ports = room[:0]
-		if n > blockItems {
-			p.Ports = make([]Port, 0, n)
-		}
+		p.Ports = listSlice(n, declared, room)
 		return d.items(func(int) error { // each item is read in place
 			p.Ports = append(p.Ports, Port{})
 			return d.port(&p.Ports[len(p.Ports)-1])
 		})
 	})
 	return err
+}
+
+// listSlice returns an empty slice to read a list into: with room for the
+// n items declared, else the room given (nil when there is none), else
+// room for blockItems.
+func listSlice[T any](n int, declared bool, room *[blockItems]T) []T {
+	switch {
+	case declared:
+		return make([]T, 0, n)
+	case room != nil:
+		return room[:0]
+	}
+	return make([]T, 0, blockItems)
 }
 
 func (d *decoder) port(p *Port) error {
@@ -361,14 +390,11 @@ func (d *decoder) established(e *EstablishedConnections) error {
 			e.Total, err = d.count(&d.block().counts[6])
 			return err
 		}
-		n, err := d.openList(minConnectionBytes, blockItems)
+		n, declared, err := d.openList(minConnectionBytes)
 		if err != nil {
 			return err
 		}
-		e.Connections = d.block().conns[:0]
-		if n > blockItems {
-			e.Connections = make([]Connection, 0, n)
-		}
+		e.Connections = listSlice(n, declared, d.block().conns())
 		return d.items(func(int) error { // each item is read in place
 			e.Connections = append(e.Connections, Connection{})
 			return d.connection(&e.Connections[len(e.Connections)-1])
@@ -517,7 +543,7 @@ func (d *decoder) customContent(v *CustomValue) error {
 		v.Number, err = d.finite()
 		return err
 	case CustomNumberList:
-		n, err := d.openList(minNumberBytes, 0)
+		n, _, err := d.openList(minNumberBytes)
 		if err != nil {
 			return err
 		}
@@ -528,7 +554,7 @@ func (d *decoder) customContent(v *CustomValue) error {
 			return err
 		})
 	case CustomStringList:
-		n, err := d.openList(minStringBytes, 0)
+		n, _, err := d.openList(minStringBytes)
 		if err != nil {
 			return err
 		}
@@ -539,7 +565,7 @@ func (d *decoder) customContent(v *CustomValue) error {
 			return err
 		})
 	default:
-		n, err := d.openList(minIPBytes, 0)
+		n, _, err := d.openList(minIPBytes)
 		if err != nil {
 			return err
 		}
