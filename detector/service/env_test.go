@@ -181,8 +181,14 @@ type env struct {
 func newEnv(t *testing.T, tweak func(o *service.Options)) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), clock: &clock{now: t0}, tweak: tweak}
+	// Registered first, so it runs last: after the cleanups that tweak
+	// registers for what it runs beside the service on the same store.
+	t.Cleanup(func() {
+		if e.stop != nil {
+			e.stop()
+		}
+	})
 	e.start(newPublisher())
-	t.Cleanup(func() { e.stop() })
 	return e
 }
 
