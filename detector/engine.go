@@ -73,6 +73,8 @@ type Engine struct {
 	profiles map[string]*compiledProfile
 	things   map[string]*thingState
 	dirty    []dirtyThing
+	// dirtyNames is the room TakeDirty returns the names in.
+	dirtyNames []string
 	// nextCheck is a time before which Tick need not look at the things:
 	// no static window is due and no thing has been silent too long.
 	nextCheck time.Time

@@ -53,16 +53,26 @@ type ThingState struct {
 // State returns the state of a thing, and false when the engine has none
 // (never seen, removed, or silent too long).
 func (e *Engine) State(thing string) (ThingState, bool) {
+	var s ThingState
+	ok := e.StateInto(thing, &s)
+	return s, ok
+}
+
+// StateInto is State into s, reusing the room of s.Alarms: for saving the
+// state after every report without allocating.
+func (e *Engine) StateInto(thing string, s *ThingState) bool {
 	t := e.things[thing]
 	if t == nil {
-		return ThingState{}, false
+		*s = ThingState{Alarms: s.Alarms[:0]}
+		return false
 	}
-	s := ThingState{Thing: thing, LastSeen: unixTime(t.lastSeen), Alarms: make([]Alarm, len(t.alarms))}
+	s.Thing, s.LastSeen = thing, unixTime(t.lastSeen)
+	s.Alarms = slices.Grow(s.Alarms[:0], len(t.alarms))[:len(t.alarms)]
 	for i := range t.alarms {
 		t.alarms[i].settle()
 		s.Alarms[i] = t.alarms[i].export()
 	}
-	return s, true
+	return true
 }
 
 // Restore loads a thing's state saved by State, replacing what the engine
@@ -129,9 +139,11 @@ func unixNano(t time.Time) int64 {
 }
 
 // TakeDirty returns the things whose state changed since the last call, in
-// name order, and forgets them.
+// name order, and forgets them. The slice is the engine's: it is valid
+// until the next call.
 func (e *Engine) TakeDirty() []string {
-	names := make([]string, len(e.dirty))
+	names := slices.Grow(e.dirtyNames[:0], len(e.dirty))[:len(e.dirty)]
+	e.dirtyNames = names
 	for i, d := range e.dirty {
 		names[i] = d.name
 		if d.state != nil {

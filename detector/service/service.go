@@ -87,9 +87,10 @@ type Service struct {
 	ingest  map[string]*ingestState
 	active  map[string]*ActiveRecord
 	outSeq  uint64
-	staged  []pendingMessage // enqueued for the batch being prepared
-	scratch []byte           // encodes the records of one thing
-	clock   time.Time        // latest report time, with ReportTime
+	staged  []pendingMessage    // enqueued for the batch being prepared
+	scratch []byte              // encodes the records of one thing
+	state   detector.ThingState // a thing's state being saved
+	clock   time.Time           // latest report time, with ReportTime
 	lastGC  time.Time
 	running bool            // Run is running: jobs go to commits
 	commits chan *commitJob // prepared jobs, to the committer
@@ -422,9 +423,9 @@ func (s *Service) makeReply(t proto.ReportTopic, r proto.Reply) (reply, bool) {
 // saveStates writes the engine state of every thing that changed.
 func (s *Service) saveStates(b *store.Batch) {
 	for _, thing := range s.eng.TakeDirty() {
-		if st, ok := s.eng.State(thing); ok {
+		if s.eng.StateInto(thing, &s.state) {
 			var err error
-			if s.scratch, err = st.AppendBinary(s.scratch[:0]); err != nil {
+			if s.scratch, err = s.state.AppendBinary(s.scratch[:0]); err != nil {
 				s.log.Error().Err(err).Msg("thing state not saved")
 				continue
 			}
