@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
@@ -115,4 +116,28 @@ func FuzzSessionCookie(f *testing.F) {
 			t.Fatalf("cookie %q let a request through", value)
 		}
 	})
+}
+
+// TestSessionEndsLongRequests: a request made with the session cookie (the
+// event stream) ends when the session does.
+func TestSessionEndsLongRequests(t *testing.T) {
+	g, _ := clockGate(time.Hour)
+	value, expires := g.sessions.issue(adminAccess)
+	late := expires.Add(-100 * time.Millisecond)
+	g.sessions.now = func() time.Time { return late }
+	ended := make(chan error, 1)
+	g.next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			ended <- r.Context().Err()
+		case <-time.After(10 * time.Second):
+			ended <- nil
+		}
+	})
+	r := httptest.NewRequest(http.MethodGet, "/api/violation-events/stream", nil)
+	r.AddCookie(&http.Cookie{Name: sessionCookie, Value: value})
+	serve(g, r)
+	if err := <-ended; err != context.DeadlineExceeded {
+		t.Fatalf("stream at %v with a session ending at %v: ended with %v, want the deadline", late, expires, err)
+	}
 }

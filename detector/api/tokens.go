@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -211,6 +212,11 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case cred.granted == readAccess && !readOnly(r):
 		writeError(w, r, g.log, &Error{Status: http.StatusForbidden, Type: Forbidden,
 			Message: fmt.Sprintf("a read-only token cannot %s %s; use an admin token", r.Method, r.URL.Path)})
+	case cred.cookie:
+		// A long request (the event stream) ends with the session.
+		ctx, cancel := context.WithTimeout(r.Context(), cred.expires.Sub(g.sessions.now()))
+		defer cancel()
+		g.next.ServeHTTP(w, r.WithContext(ctx))
 	default:
 		g.next.ServeHTTP(w, r)
 	}
