@@ -151,6 +151,10 @@ func TestSessionRoles(t *testing.T) {
 		{"forged cookie", browserCall{method: "GET", path: "/api/things", cookie: &forged}, 401, api.Unauthorized},
 		{"a wrong bearer token beats a good cookie", browserCall{method: "GET", path: "/api/things", cookie: admin,
 			header: map[string]string{"Authorization": "Bearer nope-nope-nope-nope"}}, 401, api.Unauthorized},
+		{"another scheme leaves the cookie to decide", browserCall{method: "GET", path: "/api/things", cookie: read,
+			header: map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}}, 200, ""},
+		{"another scheme without a cookie", browserCall{method: "GET", path: "/api/things",
+			header: map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}}, 401, api.Unauthorized},
 		{"a bearer token needs no header", browserCall{method: "POST", path: "/api/things/t5", cookie: read,
 			header: map[string]string{"Authorization": "Bearer " + adminToken}}, 200, ""},
 	} {

@@ -175,19 +175,16 @@ type credentials struct {
 	expires   time.Time // the session's end, with a cookie
 }
 
-// credentialsOf reads the Authorization header, or else the session
-// cookie. A header takes precedence: a client that sends one means it.
+// credentialsOf reads a bearer token, or else the session cookie. A bearer
+// token takes precedence: a client that sends one means it. Another scheme
+// (a proxy's Basic authentication, say) leaves the cookie to decide.
 func (g *gate) credentialsOf(r *http.Request) credentials {
-	if r.Header.Get("Authorization") != "" {
-		token, ok := bearer(r)
-		if !ok {
-			return credentials{presented: true}
-		}
+	if token, ok := bearer(r); ok {
 		return credentials{granted: g.tokens.accessOf(token), presented: true}
 	}
 	c, err := r.Cookie(cookieName(r))
 	if err != nil || c.Value == "" {
-		return credentials{}
+		return credentials{presented: r.Header.Get("Authorization") != ""}
 	}
 	granted, expires := g.sessions.verify(c.Value)
 	return credentials{granted: granted, presented: true, cookie: true, expires: expires}
