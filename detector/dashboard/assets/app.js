@@ -100,6 +100,7 @@
     document.getElementById("signout").hidden = !session.required;
     signin.hidden = true;
     document.body.classList.remove("signed-out");
+    closeStream();
     connectStream();
     route();
   }

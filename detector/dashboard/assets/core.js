@@ -95,7 +95,7 @@
   // the server the call comes from the dashboard (its cross-site check).
   async function api(path, opts) {
     const o = Object.assign({ headers: {}, credentials: "same-origin" }, opts || {});
-    o.headers["X-Vigil-Request"] = "1";
+    o.headers = Object.assign({}, o.headers, { "X-Vigil-Request": "1" });
     if (o.json !== undefined) { o.body = JSON.stringify(o.json); o.headers["Content-Type"] = "application/json"; delete o.json; }
     const r = await fetch("/api" + path, o);
     const text = await r.text();
