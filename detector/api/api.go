@@ -238,6 +238,7 @@ API (AWS IoT REST paths and JSON bodies):
   GET                    /api/detect/mitigationactions/executions?violationId=ID&thingName=NAME
   GET                    /api/violation-events/stream   (server-sent events)
   GET                    /api/fleet-summary
+  GET|POST|DELETE        /api/session   (dashboard sign-in: session cookie)
 
   GET /healthz   liveness
   GET /metrics   Prometheus metrics

@@ -71,6 +71,11 @@
 // and HEAD (and behavior validation); a missing or unknown token is 401
 // UnauthorizedException, a read-only token on a change 403
 // ForbiddenException. /healthz and the dashboard's static files need none.
+// Browsers sign in at SessionPath instead (session.go): the token buys an
+// HttpOnly, SameSite=Strict cookie holding an HMAC-signed role and expiry,
+// which stands for the token until it expires or is signed out; a change
+// made with the cookie must carry RequestHeader, against cross-site
+// requests.
 // Without tokens, the API is open: CheckExposure refuses that on anything
 // but a loopback address. Alert targets are returned as stored, webhook
 // secrets included, so that a described profile can be applied again: give

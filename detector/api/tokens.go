@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -8,6 +9,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // The error types of refused tokens, as AWS names them.
@@ -28,6 +32,9 @@ type Tokens struct {
 	// ReadOnly tokens may read: GET and HEAD, and validating behaviors,
 	// which changes nothing.
 	ReadOnly []string
+	// SessionLifetime is how long a dashboard sign-in (session.go) lasts;
+	// zero means DefaultSessionLifetime.
+	SessionLifetime time.Duration
 }
 
 // Empty reports whether no token is configured.
@@ -144,36 +151,85 @@ func bearer(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
-// authorized serves the requests whose token allows them; without tokens
-// configured it serves everything.
+// authorized serves the requests whose credentials allow them: a token in
+// the Authorization header, or the session cookie a browser got by signing
+// in (session.go). Without tokens configured it serves everything.
 func (s *server) authorized(t Tokens, next http.Handler) http.Handler {
-	if t.Empty() {
-		return next
+	return &gate{tokens: newTokenSet(t), open: t.Empty(), sessions: newSessions(t.SessionLifetime, time.Now), log: s.log, next: next}
+}
+
+// gate is the API's access check.
+type gate struct {
+	tokens   tokenSet
+	open     bool // no token configured
+	sessions *sessions
+	log      zerolog.Logger
+	next     http.Handler
+}
+
+// credentials is what a request presented, and what it is granted.
+type credentials struct {
+	granted   access
+	presented bool      // a token or a session cookie came with the request
+	cookie    bool      // they came as the session cookie
+	expires   time.Time // the session's end, with a cookie
+}
+
+// credentialsOf reads a bearer token, or else the session cookie. A bearer
+// token takes precedence: a client that sends one means it. Another scheme
+// (a proxy's Basic authentication, say) leaves the cookie to decide.
+func (g *gate) credentialsOf(r *http.Request) credentials {
+	if token, ok := bearer(r); ok {
+		return credentials{granted: g.tokens.accessOf(token), presented: true}
 	}
-	set := newTokenSet(t)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !needsToken(r) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		token, ok := bearer(r)
-		granted := noAccess
-		if ok {
-			granted = set.accessOf(token)
-		}
-		switch {
-		case granted == noAccess:
-			w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
-			msg := "a token is required: send the header Authorization: Bearer TOKEN"
-			if ok {
-				msg = "the token is not valid"
-			}
-			writeError(w, r, s.log, &Error{Status: http.StatusUnauthorized, Type: Unauthorized, Message: msg})
-		case granted == readAccess && !readOnly(r):
-			writeError(w, r, s.log, &Error{Status: http.StatusForbidden, Type: Forbidden,
-				Message: fmt.Sprintf("a read-only token cannot %s %s; use an admin token", r.Method, r.URL.Path)})
-		default:
-			next.ServeHTTP(w, r)
-		}
-	})
+	c, err := r.Cookie(cookieName(r))
+	if err != nil || c.Value == "" {
+		return credentials{presented: r.Header.Get("Authorization") != ""}
+	}
+	granted, expires := g.sessions.verify(c.Value)
+	return credentials{granted: granted, presented: true, cookie: true, expires: expires}
+}
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == SessionPath {
+		g.session(w, r)
+		return
+	}
+	if g.open || !needsToken(r) {
+		g.next.ServeHTTP(w, r)
+		return
+	}
+	cred := g.credentialsOf(r)
+	switch {
+	case cred.granted == noAccess:
+		g.unauthorized(w, r, cred)
+	case cred.cookie && !safeMethod(r) && !fromSameOrigin(r):
+		writeError(w, r, g.log, &Error{Status: http.StatusForbidden, Type: Forbidden,
+			Message: fmt.Sprintf("a %s authenticated by the session cookie must come from the dashboard, with the header %s: 1", r.Method, RequestHeader)})
+	case cred.granted == readAccess && !readOnly(r):
+		writeError(w, r, g.log, &Error{Status: http.StatusForbidden, Type: Forbidden,
+			Message: fmt.Sprintf("a read-only token cannot %s %s; use an admin token", r.Method, r.URL.Path)})
+	case cred.cookie:
+		// A long request (the event stream) ends with the session.
+		ctx, cancel := context.WithTimeout(r.Context(), cred.expires.Sub(g.sessions.now()))
+		defer cancel()
+		g.next.ServeHTTP(w, r.WithContext(ctx))
+	default:
+		g.next.ServeHTTP(w, r)
+	}
+}
+
+// unauthorized answers 401, saying what was wrong with what was presented;
+// a refused session cookie is cleared.
+func (g *gate) unauthorized(w http.ResponseWriter, r *http.Request, cred credentials) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
+	msg := "a token is required: send the header Authorization: Bearer TOKEN, or sign in to the dashboard"
+	switch {
+	case cred.cookie:
+		http.SetCookie(w, sessionCookieOf(r, "", time.Time{}, time.Time{}))
+		msg = "the session has expired or was signed out; sign in again"
+	case cred.presented:
+		msg = "the token is not valid"
+	}
+	writeError(w, r, g.log, &Error{Status: http.StatusUnauthorized, Type: Unauthorized, Message: msg})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vigil-iot/vigil/app"
+	"github.com/vigil-iot/vigil/detector/api"
 	"github.com/vigil-iot/vigil/detector/registry"
 	"github.com/vigil-iot/vigil/sim"
 )
@@ -34,6 +35,7 @@ type demoServer struct {
 	fleet *sim.Fleet
 	opts  sim.Options
 	base  string // http://host:port
+	token string // the admin token the test calls the API with, if any
 }
 
 // startDemo starts a server with report-time semantics, registers the
@@ -41,8 +43,15 @@ type demoServer struct {
 // ending at end as fast as the server takes it.
 func startDemo(t testing.TB, devices int, span time.Duration, end time.Time) *demoServer {
 	t.Helper()
+	return startDemoWith(t, devices, span, end, api.Tokens{})
+}
+
+// startDemoWith is startDemo with API tokens; the test's own API calls
+// use the first admin token.
+func startDemoWith(t testing.TB, devices int, span time.Duration, end time.Time, tokens api.Tokens) *demoServer {
+	t.Helper()
 	a, err := app.Start(app.Options{MQTTAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), ReportTime: true,
-		FleetPassword: fleetPassword, Logger: zerolog.Nop()})
+		FleetPassword: fleetPassword, Logger: zerolog.Nop(), Tokens: tokens})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +71,9 @@ func startDemo(t testing.TB, devices int, span time.Duration, end time.Time) *de
 		t.Fatal(err)
 	}
 	s := &demoServer{app: a, fleet: fleet, opts: opts, base: "http://" + a.HTTPAddr()}
+	if len(tokens.Admin) > 0 {
+		s.token = tokens.Admin[0]
+	}
 	s.register(t)
 	s.run(t, fleet)
 	return s
@@ -150,7 +162,14 @@ func (s *demoServer) inject(t testing.TB, in sim.Incident, intervals int) {
 // getJSON reads an API answer.
 func (s *demoServer) getJSON(t testing.TB, path string, v any) {
 	t.Helper()
-	resp, err := http.Get(s.base + path)
+	req, err := http.NewRequest(http.MethodGet, s.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

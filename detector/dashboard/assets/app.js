@@ -5,7 +5,7 @@
 // pages.
 "use strict";
 (function () {
-  const { h, loading, refreshSummary, clearLive, connectStream, closeStream, streamOpen, pages: P } = window.Vigil;
+  const { h, api, session, onSignedOut, loading, refreshSummary, clearLive, connectStream, closeStream, streamOpen, pages: P } = window.Vigil;
   const main = document.getElementById("main");
 
   // ---------- router ----------
@@ -21,6 +21,7 @@
   let renderSeq = 0;
   async function route() {
     const seq = ++renderSeq;
+    if (document.body.classList.contains("signed-out")) return;
     clearLive();
     document.getElementById("tooltip").hidden = true;
     const [path, query] = location.hash.replace(/^#\/?/, "").split("?");
@@ -63,13 +64,97 @@
       route();
     });
   }
+  // ---------- sign-in ----------
+  // When the server asks for a token, the page shows the sign-in until
+  // POST /api/session accepts one; the session then lives in an HttpOnly
+  // cookie, which the page itself never sees.
+  const signin = document.getElementById("signin");
+  const tokenInput = document.getElementById("signin-token");
+  const signinError = document.getElementById("signin-error");
+  function showSignIn(reason) {
+    renderSeq++;
+    closeStream();
+    clearLive();
+    document.getElementById("tooltip").hidden = true;
+    const dlg = document.getElementById("verify");
+    if (dlg.open) dlg.close();
+    if (!signin.hidden) return;
+    document.body.classList.add("signed-out");
+    main.textContent = "";
+    document.getElementById("signin-why").textContent = reason || "This Vigil server asks for an access token.";
+    signinError.textContent = "";
+    tokenInput.removeAttribute("aria-invalid");
+    document.getElementById("signin-field").classList.remove("invalid");
+    tokenInput.value = "";
+    signin.hidden = false;
+    tokenInput.focus();
+  }
+  function signedIn(info) {
+    session.required = !!info.authenticationRequired;
+    session.role = info.role || "admin";
+    const role = document.getElementById("role");
+    role.hidden = !session.required;
+    role.textContent = session.role === "admin" ? "admin" : "read-only";
+    role.className = "tag " + session.role;
+    role.title = session.role === "admin" ? "Signed in with an admin token" : "Signed in with a read-only token: viewing only";
+    document.getElementById("signout").hidden = !session.required;
+    signin.hidden = true;
+    document.body.classList.remove("signed-out");
+    closeStream();
+    connectStream();
+    route();
+  }
+  document.getElementById("signin-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const field = document.getElementById("signin-field");
+    const submit = document.getElementById("signin-submit");
+    signinError.textContent = "";
+    field.classList.remove("invalid");
+    tokenInput.removeAttribute("aria-invalid");
+    if (!tokenInput.value.trim()) {
+      signinError.textContent = "Enter a token.";
+      field.classList.add("invalid");
+      tokenInput.setAttribute("aria-invalid", "true");
+      tokenInput.focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const info = await api("/session", { method: "POST", json: { token: tokenInput.value } });
+      tokenInput.value = "";
+      signedIn(info);
+      main.focus({ preventScroll: true });
+    } catch (x) {
+      signinError.textContent = x.status === 401 ? "This token is not valid." : x.message;
+      field.classList.add("invalid");
+      tokenInput.setAttribute("aria-invalid", "true");
+      tokenInput.select();
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  document.getElementById("signout").addEventListener("click", async () => {
+    try { await api("/session", { method: "DELETE" }); } catch (x) { /* the cookie is cleared or already gone */ }
+    showSignIn("You are signed out.");
+  });
+  onSignedOut(showSignIn);
+
+  async function start() {
+    try {
+      signedIn(await api("/session"));
+    } catch (x) {
+      if (x.status === 401) { showSignIn(); return; }
+      main.textContent = "";
+      main.append(h("div", { class: "notice error", role: "alert" }, "The API cannot be reached: " + (x.message || String(x))));
+    }
+  }
+
   theme();
-  connectStream();
   // Close the stream when the page goes away (or into the back-forward
   // cache), so that it does not hold one of the browser's few connections
   // to the server; open it again when the page comes back.
   window.addEventListener("pagehide", closeStream);
-  window.addEventListener("pageshow", (e) => { if (e.persisted && !streamOpen()) { connectStream(); route(); } });
+  window.addEventListener("pageshow", (e) => { if (e.persisted && !streamOpen()) start(); });
   window.addEventListener("hashchange", () => { route(); main.focus({ preventScroll: true }); });
-  route();
+  start();
 })();

@@ -76,18 +76,37 @@
   function loading() { return h("p", { class: "loading" }, "Loading…"); }
   function debounce(fn, wait) { let t = 0; return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), wait); }; }
 
+  // ---------- session ----------
+  // session is what GET /api/session said: whether the server asks for a
+  // token, and the role of the one signed in with ("admin" or
+  // "read-only"). Without tokens on the server, everyone is admin.
+  const session = { required: false, role: "admin" };
+  const READ_ONLY_NOTE = "Read-only access: sign in with an admin token to change this.";
+  function canChange() { return session.role === "admin"; }
+  let signedOut = () => {};
+  // onSignedOut sets what to do when the API answers 401: show the sign-in.
+  function onSignedOut(fn) { signedOut = fn; }
+
   // ---------- API ----------
   class APIError extends Error {
     constructor(status, type, message) { super(message); this.status = status; this.type = type; }
   }
+  // api calls the API with the session cookie and the header that tells
+  // the server the call comes from the dashboard (its cross-site check).
   async function api(path, opts) {
-    const o = Object.assign({ headers: {} }, opts || {});
+    const o = Object.assign({ headers: {}, credentials: "same-origin" }, opts || {});
+    o.headers = Object.assign({}, o.headers, { "X-Vigil-Request": "1" });
     if (o.json !== undefined) { o.body = JSON.stringify(o.json); o.headers["Content-Type"] = "application/json"; delete o.json; }
     const r = await fetch("/api" + path, o);
     const text = await r.text();
     let data = {};
     try { data = text ? JSON.parse(text) : {}; } catch (e) { data = { message: text }; }
-    if (!r.ok) throw new APIError(r.status, r.headers.get("x-amzn-ErrorType") || "", data.message || r.statusText);
+    if (!r.ok) {
+      let message = data.message || r.statusText;
+      if (r.status === 401 && path !== "/session") signedOut("Your session has ended: sign in again.");
+      if (r.status === 403 && !canChange()) message = "Not allowed with read-only access: " + message;
+      throw new APIError(r.status, r.headers.get("x-amzn-ErrorType") || "", message);
+    }
     return data;
   }
   // listAll follows nextToken to the end of a listing.
@@ -142,9 +161,20 @@
   let source = null;
   function connectStream() {
     const live = document.getElementById("live");
-    source = new EventSource("/api/violation-events/stream");
-    source.onopen = () => { live.textContent = "live"; live.className = "live on"; };
-    source.onerror = () => { live.textContent = "reconnecting"; live.className = "live off"; };
+    const es = new EventSource("/api/violation-events/stream");
+    source = es;
+    es.onopen = () => { live.textContent = "live"; live.className = "live on"; };
+    es.onerror = () => {
+      live.textContent = "reconnecting"; live.className = "live off";
+      // The browser retries by itself after a network error, but not after
+      // an error status: ask why (a 401 shows the sign-in), then retry.
+      if (es.readyState !== EventSource.CLOSED) return;
+      setTimeout(() => {
+        if (source !== es) return;
+        api("/session").then(() => { if (source === es) connectStream(); },
+          (x) => { if (x.status === 401) signedOut("Your session has ended: sign in again."); });
+      }, 3000);
+    };
     source.addEventListener("violation", (e) => {
       let ev;
       try { ev = JSON.parse(e.data); } catch (err) { return; }
@@ -167,8 +197,10 @@
 
   // ---------- violations ----------
   function verifyButton(v, after) {
+    const allowed = canChange();
     return h("span", {}, stateTag(v.verificationState), " ",
-      h("button", { type: "button", class: "small", "data-verify": v.violationId, onclick: () => openVerify(v, after) }, "Set"));
+      h("button", { type: "button", class: "small", "data-verify": v.violationId, disabled: !allowed, title: allowed ? null : READ_ONLY_NOTE,
+        "aria-label": allowed ? null : "Set the verdict (" + READ_ONLY_NOTE + ")", onclick: () => openVerify(v, after) }, "Set"));
   }
   function eventsTable(events, after, withThing) {
     const body = h("tbody");
@@ -202,5 +234,5 @@
     dlg.showModal();
   }
 
-  window.Vigil = { C, STATS, PERIODS, STEP, SET_METRICS, AWS_METRICS, STATIC_OPS, SET_OPS, THRESHOLD_STATS, STATES, h, enc, ms, secs, fmtTime, valueText, numericValue, criteriaText, checkType, tag, stateTag, thingLink, profileLink, emptyRow, section, loading, debounce, APIError, api, listAll, refreshSummary, currentSummary, now, fleetStatistics, onLive, clearLive, connectStream, closeStream, streamOpen, pageState, verifyButton, eventsTable, openVerify, pages: {} };
+  window.Vigil = { C, STATS, PERIODS, STEP, SET_METRICS, AWS_METRICS, STATIC_OPS, SET_OPS, THRESHOLD_STATS, STATES, h, enc, ms, secs, fmtTime, valueText, numericValue, criteriaText, checkType, tag, stateTag, thingLink, profileLink, emptyRow, section, loading, debounce, APIError, api, listAll, session, canChange, onSignedOut, READ_ONLY_NOTE, refreshSummary, currentSummary, now, fleetStatistics, onLive, clearLive, connectStream, closeStream, streamOpen, pageState, verifyButton, eventsTable, openVerify, pages: {} };
 })();

@@ -274,7 +274,7 @@
       targetBox,
       h("div", { class: "actions" },
         h("button", { type: "button", onclick: () => validate() }, "Validate"),
-        h("button", { type: "button", onclick: exportJSON }, "Export JSON"),
+        h("button", { type: "button", id: "export-json", onclick: exportJSON }, "Export JSON"),
         h("button", { type: "submit", class: "primary", id: "save" }, profile ? "Save changes" : "Create profile")));
     form.addEventListener("submit", save);
     if (profile) {
@@ -289,11 +289,22 @@
     const profilesList = await listAll("/security-profiles", "securityProfileIdentifiers");
     const pick = h("select", { id: "pick-profile", "aria-label": "Profile to edit", onchange: (e) => { location.hash = e.target.value ? "#/editor/" + enc(e.target.value) : "#/editor"; } },
       h("option", { value: "" }, "New profile"), profilesList.map((p) => h("option", { value: p.name, selected: p.name === name }, p.name)));
+    const importPanel = section("Import AWS JSON", importText, importError, h("div", { class: "actions" }, fileInput, h("button", { type: "button", id: "import-button", onclick: () => importJSON(importText.value) }, "Import")));
+    // With a read-only token the editor shows the profile but changes
+    // nothing: every control is disabled, export excepted.
+    const readOnly = !window.Vigil.canChange();
+    if (readOnly) {
+      for (const el of [...form.querySelectorAll("input, select, textarea, button"), ...importPanel.querySelectorAll("input, textarea, button")]) {
+        if (el.id !== "export-json") el.disabled = true;
+      }
+      form.prepend(h("div", { class: "notice readonly-note", id: "read-only-note", role: "note" },
+        "Read-only access: the editor needs an admin token. You can read profiles and export them as JSON; sign out and sign in with an admin token to change them."));
+    }
     return h("div", {}, metricList,
-      h("h1", {}, profile ? "Edit " + profile.securityProfileName : "New security profile"),
+      h("h1", {}, profile ? (readOnly ? "Profile " : "Edit ") + profile.securityProfileName : "New security profile"),
       h("p", { class: "sub" }, "Behaviors are checked by the API as you type; every problem is shown beside its field. ", pick),
       h("section", { class: "panel" }, form),
-      section("Import AWS JSON", importText, importError, h("div", { class: "actions" }, fileInput, h("button", { type: "button", id: "import-button", onclick: () => importJSON(importText.value) }, "Import"))));
+      importPanel);
   }
 
   window.Vigil.pages.editor = editor;
