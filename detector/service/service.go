@@ -30,6 +30,10 @@ const (
 
 // Publisher sends a message from the detector: replies to devices and
 // violation messages. The embedded broker and an MQTT client both fit.
+// Publish runs on the service's committer, which the engine may be waiting
+// for: whatever it runs synchronously (an inline subscriber of the embedded
+// broker) must not call the service's changes (CreateProfile, Attach, ...),
+// which wait for the engine; it queues them for another goroutine instead.
 type Publisher interface {
 	Publish(topic string, payload []byte, retain bool, qos byte) error
 }
