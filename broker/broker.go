@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,7 +90,10 @@ type Broker struct {
 
 // Message is a message delivered to an inline subscriber.
 type Message struct {
-	// Topic is the topic it was published to.
+	// Topic is the topic it was published to. It is a string of its own:
+	// mochi's topic names share the memory of the whole packet, payload
+	// included, so a thing name kept from one (a map key) would keep its
+	// first report alive.
 	Topic string
 	// Payload is the message body. It is shared with the other subscribers:
 	// a handler may keep it, but must not modify it.
@@ -254,7 +258,7 @@ func (b *Broker) Subscribe(filter string, handler func(m Message)) error {
 // message turns a mochi packet into a Message.
 func (b *Broker) message(pk packets.Packet) Message {
 	return Message{
-		Topic:    pk.TopicName,
+		Topic:    strings.Clone(pk.TopicName),
 		Payload:  pk.Payload,
 		ClientID: pk.Origin,
 		Thing:    b.hook.thingOf(pk.Origin),

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,7 +127,7 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if h.reports != nil {
 		// Handed over here, the report skips the topic index: it is
 		// acknowledged and delivered to no subscriber.
-		h.reports(Message{Topic: pk.TopicName, Payload: pk.Payload, ClientID: cl.ID, Thing: s.Thing, QoS: pk.FixedHeader.Qos})
+		h.reports(Message{Topic: strings.Clone(pk.TopicName), Payload: pk.Payload, ClientID: cl.ID, Thing: s.Thing, QoS: pk.FixedHeader.Qos})
 		return pk, packets.CodeSuccessIgnore
 	}
 	pk.FixedHeader.Retain = false
