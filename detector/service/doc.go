@@ -12,7 +12,11 @@
 //     violation records and events, and the messages to publish) are
 //     committed to the store in one synced write before any reply goes out.
 //     A report answered "accepted" is therefore counted exactly once, even if
-//     the process is killed right after.
+//     the process is killed right after. The write, and what waits for it
+//     (replies, messages, the history and fleet summaries), happens on a
+//     second goroutine while Run prepares the next batch; every commit, of
+//     reports, ticks and API changes alike, goes through it in order
+//     (pipeline.go).
 //   - Messages for violations go through a persisted outbox: they are
 //     published after the commit and removed from the outbox once published.
 //     After a restart, what is left in the outbox is published first, and the
