@@ -153,22 +153,14 @@ func (r *Registry) DeleteDimension(b *store.Batch, name string) error {
 func (r *Registry) Dimension(name string) (Dimension, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	d := r.dimensions[name]
-	if d == nil {
-		return Dimension{}, false
-	}
-	return *d, true
+	return copyOf(r.dimensions, name)
 }
 
 // Dimensions lists the dimensions in name order.
 func (r *Registry) Dimensions() []Dimension {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]Dimension, 0, len(r.dimensions))
-	for _, name := range slices.Sorted(maps.Keys(r.dimensions)) {
-		out = append(out, *r.dimensions[name])
-	}
-	return out
+	return copiesByName(r.dimensions)
 }
 
 // DimensionsInUse lists, in name order, the dimensions that some profile's

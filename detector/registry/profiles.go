@@ -223,22 +223,14 @@ func (r *Registry) DeleteProfile(b *store.Batch, name string, expectedVersion *i
 func (r *Registry) Profile(name string) (Profile, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	p := r.profiles[name]
-	if p == nil {
-		return Profile{}, false
-	}
-	return *p, true
+	return copyOf(r.profiles, name)
 }
 
 // Profiles lists the profiles in name order.
 func (r *Registry) Profiles() []Profile {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]Profile, 0, len(r.profiles))
-	for _, name := range slices.Sorted(maps.Keys(r.profiles)) {
-		out = append(out, *r.profiles[name])
-	}
-	return out
+	return copiesByName(r.profiles)
 }
 
 // RetainedMetrics lists the metrics a profile keeps history for: those of
@@ -301,20 +293,12 @@ func (r *Registry) DeleteCustomMetric(b *store.Batch, name string) error {
 func (r *Registry) CustomMetric(name string) (CustomMetric, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	m := r.metrics[name]
-	if m == nil {
-		return CustomMetric{}, false
-	}
-	return *m, true
+	return copyOf(r.metrics, name)
 }
 
 // CustomMetrics lists the custom metrics in name order.
 func (r *Registry) CustomMetrics() []CustomMetric {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]CustomMetric, 0, len(r.metrics))
-	for _, name := range slices.Sorted(maps.Keys(r.metrics)) {
-		out = append(out, *r.metrics[name])
-	}
-	return out
+	return copiesByName(r.metrics)
 }

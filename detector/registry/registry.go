@@ -226,22 +226,14 @@ func (r *Registry) DeleteThing(b *store.Batch, name string) error {
 func (r *Registry) Thing(name string) (Thing, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	t := r.things[name]
-	if t == nil {
-		return Thing{}, false
-	}
-	return *t, true
+	return copyOf(r.things, name)
 }
 
 // Things lists the registered things in name order.
 func (r *Registry) Things() []Thing {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]Thing, 0, len(r.things))
-	for _, name := range slices.Sorted(maps.Keys(r.things)) {
-		out = append(out, *r.things[name])
-	}
-	return out
+	return copiesByName(r.things)
 }
 
 // CheckPassword tells whether the thing is registered and whether the
@@ -340,11 +332,7 @@ func (r *Registry) Group(name string) (Group, []string, bool) {
 func (r *Registry) Groups() []Group {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]Group, 0, len(r.groups))
-	for _, name := range slices.Sorted(maps.Keys(r.groups)) {
-		out = append(out, *r.groups[name])
-	}
-	return out
+	return copiesByName(r.groups)
 }
 
 // AddThingToGroup puts a registered thing into a group.
@@ -400,4 +388,24 @@ func (r *Registry) GroupsOf(thing string) []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return slices.Sorted(maps.Keys(r.thingGroups[thing]))
+}
+
+// copyOf returns a copy of the record of that name. Called with r.mu held.
+func copyOf[T any](m map[string]*T, name string) (T, bool) {
+	v := m[name]
+	if v == nil {
+		var zero T
+		return zero, false
+	}
+	return *v, true
+}
+
+// copiesByName returns copies of every record, in name order. Called with
+// r.mu held.
+func copiesByName[T any](m map[string]*T) []T {
+	out := make([]T, 0, len(m))
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, *m[name])
+	}
+	return out
 }
