@@ -82,8 +82,8 @@ type Broker struct {
 	nextSubID atomic.Int64
 
 	mu      sync.Mutex
-	tcp     *listeners.TCP // nil until started
-	tls     *listeners.TCP // nil until started, or without TLSAddr
+	tcp     *listeners.Net // nil until started
+	tls     *listeners.Net // nil until started, or without TLSAddr
 	started bool
 	closed  bool
 }
@@ -166,8 +166,8 @@ func (b *Broker) Start() error {
 
 // listen adds the TCP listener, and the WebSocket one if configured.
 func (b *Broker) listen() error {
-	tcp := listeners.NewTCP(listeners.Config{ID: "tcp", Address: b.opts.Addr})
-	if err := b.server.AddListener(tcp); err != nil {
+	tcp, err := b.addListener("tcp", b.opts.Addr, nil)
+	if err != nil {
 		return fmt.Errorf("broker: listen on %s: %w", b.opts.Addr, err)
 	}
 	b.tcp = tcp
@@ -185,6 +185,25 @@ func (b *Broker) listen() error {
 		return fmt.Errorf("broker: websocket on %s: %w", b.opts.WebSocketAddr, err)
 	}
 	return nil
+}
+
+// addListener listens on addr, over TLS when conf is set, and serves MQTT
+// there. Its connections coalesce their writes (see coalescingConn).
+func (b *Broker) addListener(id, addr string, conf *tls.Config) (*listeners.Net, error) {
+	raw, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	var l net.Listener = coalescingListener{raw}
+	if conf != nil {
+		l = tls.NewListener(l, conf)
+	}
+	nl := listeners.NewNet(id, l)
+	if err := b.server.AddListener(nl); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return nl, nil
 }
 
 // probe checks that addr can be listened on. mochi's WebSocket listener

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/vigil-iot/vigil/proto"
@@ -58,8 +57,8 @@ func (b *Broker) listenTLS() error {
 	if err != nil {
 		return err
 	}
-	l := listeners.NewTCP(listeners.Config{ID: "tls", Address: b.opts.TLSAddr, TLSConfig: conf})
-	if err := b.server.AddListener(l); err != nil {
+	l, err := b.addListener("tls", b.opts.TLSAddr, conf)
+	if err != nil {
 		return fmt.Errorf("broker: TLS listen on %s: %w", b.opts.TLSAddr, err)
 	}
 	b.tls = l
