@@ -616,3 +616,61 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestMayHaveSubscribers(t *testing.T) {
+	b := start(t, broker.Options{Auth: testAuth(t), Reports: func(broker.Message) {}})
+	accepted := proto.ReportTopic{Root: proto.RootVigil, Thing: "d1", Format: proto.JSON, Reply: proto.AcceptedTopic}.String()
+	report := proto.ReportTopic{Root: proto.RootVigil, Thing: "d1", Format: proto.JSON}.String()
+	check := func(when string, topic string, want bool) {
+		t.Helper()
+		if got := b.MayHaveSubscribers(topic); got != want {
+			t.Errorf("%s: MayHaveSubscribers(%q) = %v, want %v", when, topic, got, want)
+		}
+	}
+	check("at start", accepted, false)
+	check("at start", report, true)
+	check("at start", "sensors/x", true)
+	subscribe(t, b, proto.ReportFilter(proto.RootVigil)) // reports only
+	check("after an inline subscription to reports", accepted, false)
+	pc := mustDial(t, b, deviceD1)
+	if code, _ := subscribeTCP(t, pc, "$vigil/things/d2/defender/metrics/json/+"); code != 0x80 {
+		t.Fatalf("d1 may read d2's replies: code %#x", code)
+	}
+	check("after a refused subscription", accepted, false)
+	_, replies := subscribeTCP(t, pc, proto.ThingReplyFilter(proto.RootVigil, "d1", proto.JSON))
+	check("after the device subscribed to its replies", accepted, true)
+	if err := b.Publish(accepted, []byte("ok"), false, 1); err != nil {
+		t.Fatal(err)
+	}
+	if m := receive(t, replies); string(m.Payload()) != "ok" {
+		t.Errorf("device got %q", m.Payload())
+	}
+}
+
+func TestReportsAcknowledgedAtEveryQoS(t *testing.T) {
+	got := make(chan broker.Message, 16)
+	b := start(t, broker.Options{Auth: testAuth(t), Reports: func(m broker.Message) { got <- m }})
+	for _, version := range []uint{3, 4} {
+		c := deviceD1
+		c.configure = func(o *paho.ClientOptions) { o.SetProtocolVersion(version) }
+		pc := mustDial(t, b, c)
+		topic := proto.ReportTopic{Root: proto.RootVigil, Thing: "d1", Format: proto.JSON}.String()
+		for qos := byte(0); qos <= 2; qos++ {
+			for range 3 {
+				done(t, pc.Publish(topic, qos, false, `{"header":{}}`)) // QoS 1 and 2 wait for the broker's answer
+			}
+			barrier(t, pc)
+			for range 3 {
+				select {
+				case m := <-got:
+					if m.QoS != qos {
+						t.Errorf("MQTT %d: handed over at QoS %d, want %d", version, m.QoS, qos)
+					}
+				default:
+					t.Fatalf("MQTT %d, QoS %d: a report was not handed over", version, qos)
+				}
+			}
+		}
+		pc.Disconnect(0)
+	}
+}

@@ -29,6 +29,9 @@ type hook struct {
 	now func() time.Time
 	// dims is the topic-filter dimensions being counted.
 	dims atomic.Pointer[dimSet]
+	// replySubscribed is set once a subscription that could match a reply
+	// topic has been granted (see MayHaveSubscribers).
+	replySubscribed atomic.Bool
 }
 
 var _ mqtt.Hook = (*hook)(nil)
@@ -42,7 +45,7 @@ func (h *hook) ID() string {
 func (h *hook) Provides(b byte) bool {
 	switch b {
 	case mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablished, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill, mqtt.OnDisconnect,
-		mqtt.OnPacketSent:
+		mqtt.OnPacketSent, mqtt.OnSubscribed:
 		return true
 	}
 	return false
@@ -128,10 +131,33 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		// Handed over here, the report skips the topic index: it is
 		// acknowledged and delivered to no subscriber.
 		h.reports(Message{Topic: strings.Clone(pk.TopicName), Payload: pk.Payload, ClientID: cl.ID, Thing: s.Thing, QoS: pk.FixedHeader.Qos})
-		return pk, packets.CodeSuccessIgnore
+		return acknowledgeReport(cl, pk)
 	}
 	pk.FixedHeader.Retain = false
 	return pk, nil
+}
+
+// acknowledgeReport acknowledges a report handed to the detector and has
+// mochi do nothing more with it: the packet it returns is marked ignored
+// (delivered to nobody) and, once a report at QoS 1 is acknowledged here,
+// downgraded to QoS 0 so that mochi does not acknowledge it again. mochi's
+// own acknowledgement would first record the PUBACK among the client's
+// messages in flight and delete it at once, and rejecting the packet
+// instead would box it for a debug log: either way some 900 bytes of
+// garbage per report. A report at QoS 2 takes mochi's usual exchange
+// (PUBREC, PUBREL, PUBCOMP), which needs that record.
+func acknowledgeReport(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	switch pk.FixedHeader.Qos {
+	case 1:
+		// A failed write means the connection is gone; the client's reader
+		// finds that out on its next read.
+		_ = cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: pk.PacketID})
+		fallthrough
+	case 0:
+		pk.FixedHeader.Qos, pk.FixedHeader.Retain, pk.Ignore = 0, false, true
+		return pk, nil
+	}
+	return pk, packets.CodeSuccessIgnore
 }
 
 // OnWill clears the retain flag of a will, as OnPublish does for a publish.
