@@ -87,6 +87,15 @@ func (t teePublisher) Publish(topic string, payload []byte, retain bool, qos byt
 	return nil
 }
 
+// MayHaveSubscribers asks the publisher behind, when it can tell; the
+// stream wants only violation messages.
+func (t teePublisher) MayHaveSubscribers(topic string) bool {
+	if a, ok := t.next.(service.Audience); ok && !strings.HasPrefix(topic, proto.ViolationsRoot+"/") {
+		return a.MayHaveSubscribers(topic)
+	}
+	return true
+}
+
 // publish sends one violation message to the clients that want it; a
 // client whose buffer is full loses it and is told so.
 func (f *ViolationFeed) publish(payload []byte) {

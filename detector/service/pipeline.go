@@ -1,6 +1,7 @@
 package service
 
 import (
+	"sync"
 	"time"
 
 	"github.com/vigil-iot/vigil/detector"
@@ -48,6 +49,23 @@ type retainedReport struct {
 	thing    string
 	profiles []string
 	dps      []detector.Datapoint
+	buf      *[]detector.Datapoint // where dps came from, or nil
+}
+
+// datapointBuffers recycles the datapoint slices of reports: a report's
+// datapoints are done with once retained (the engine and the retention
+// copy the values they keep), and a slice of them is a kilobyte.
+var datapointBuffers = sync.Pool{New: func() any { return new([]detector.Datapoint) }}
+
+// recycle gives the report's datapoint slice back for another report.
+func (r *retainedReport) recycle() {
+	if r.buf == nil {
+		return
+	}
+	clear(r.dps) // drop the references to sets and names
+	*r.buf = r.dps[:0]
+	datapointBuffers.Put(r.buf)
+	r.dps, r.buf = nil, nil
 }
 
 // stage moves the outbox entries enqueued since the last job into j.
@@ -100,12 +118,17 @@ func (s *Service) complete(j *commitJob) {
 		s.acceptedCount.Add(int64(j.accepted))
 		s.metrics.accepted.Add(float64(j.accepted))
 		for _, r := range j.replies {
+			if r.topic == "" {
+				continue
+			}
 			if err := s.opts.Publisher.Publish(r.topic, r.payload, false, 0); err != nil {
 				s.log.Warn().Err(err).Str("thing", r.thing).Msg("reply not sent")
 			}
 		}
-		for _, r := range j.retained {
+		for i := range j.retained {
+			r := &j.retained[i]
 			s.retainDatapoints(r.now, r.thing, r.profiles, r.dps)
+			r.recycle()
 		}
 	}
 	if j.after != nil {

@@ -269,3 +269,33 @@ func TestReportTime(t *testing.T) {
 		t.Errorf("clear %+v, want alarm-cleared at %d", ev, next)
 	}
 }
+
+// audiencePublisher is a publisher that knows nobody subscribes to the
+// replies of one thing.
+type audiencePublisher struct {
+	*publisher
+	deaf string
+}
+
+func (p audiencePublisher) MayHaveSubscribers(topic string) bool {
+	return !strings.Contains(topic, "/things/"+p.deaf+"/")
+}
+
+// TestNoReplyWithoutAudience accepts the reports of a thing nobody listens
+// to without making replies for it; the others still get theirs.
+func TestNoReplyWithoutAudience(t *testing.T) {
+	e := newEnv(t, func(o *service.Options) {
+		o.Publisher = audiencePublisher{publisher: o.Publisher.(*publisher), deaf: "door-1"}
+	})
+	e.svc.HandleReport(reportTopic("door-1", proto.JSON), encode(t, portsReport(1, 1), proto.JSON), "door-1")
+	e.svc.HandleReport(reportTopic("door-1", proto.JSON), []byte(`{"header":{}}`), "door-1") // rejected
+	if r, _ := e.send("door-2", proto.JSON, encode(t, portsReport(1, 1), proto.JSON), "door-2"); r.Status != proto.Accepted {
+		t.Fatalf("door-2's report: %+v", r)
+	}
+	eventually(t, "both accepted reports counted", func() bool { return e.svc.AcceptedReports() == 2 })
+	for _, m := range e.pub.all() {
+		if strings.Contains(m.Topic, "/things/door-1/") {
+			t.Errorf("a reply nobody can receive was published on %s", m.Topic)
+		}
+	}
+}

@@ -38,6 +38,14 @@ type Publisher interface {
 	Publish(topic string, payload []byte, retain bool, qos byte) error
 }
 
+// Audience may be implemented by a Publisher that knows when nobody can
+// receive a message: the replies to reports are then not made at all.
+type Audience interface {
+	// MayHaveSubscribers answers false only when no subscriber can
+	// receive a message published to topic.
+	MayHaveSubscribers(topic string) bool
+}
+
 // Options configures a Service. DB, Registry and Publisher are required.
 type Options struct {
 	DB        *store.DB
@@ -120,6 +128,7 @@ type incoming struct {
 	sender   string
 	received time.Time
 	dps      []detector.Datapoint
+	dpsBuf   *[]detector.Datapoint // where dps came from, to give it back
 	accept   reply
 	acceptOK bool
 }
@@ -245,7 +254,8 @@ func (s *Service) HandleReport(topic string, payload []byte, sender string) {
 	if in.err == nil {
 		// Work that needs no engine state is done here, on the publisher's
 		// goroutine, in parallel with the other publishers.
-		in.dps = detector.Datapoints(in.report)
+		in.dpsBuf = datapointBuffers.Get().(*[]detector.Datapoint)
+		in.dps = detector.AppendDatapoints((*in.dpsBuf)[:0], in.report)
 		in.accept, in.acceptOK = s.makeReply(t, proto.AcceptedReply(t.Thing, in.report.Header.ReportID, received.UnixMilli()))
 		in.accept.accepted = true
 	}
@@ -323,7 +333,7 @@ func activeMessage(rec *ActiveRecord) outboxEntry {
 // reply is a reply to send once its batch is committed.
 type reply struct {
 	thing    string
-	topic    string
+	topic    string // "" when there is no message to send
 	payload  []byte
 	accepted bool
 }
@@ -372,7 +382,7 @@ func (s *Service) ingestOne(j *commitJob, in incoming) (reply, bool) {
 	b.PutEncoded(store.Ingest, thing, s.scratch)
 	profiles := s.reg.ProfilesFor(thing)
 	events := s.eng.Observe(now, thing, profiles, in.dps)
-	j.retained = append(j.retained, retainedReport{now: now, thing: thing, profiles: profiles, dps: in.dps})
+	j.retained = append(j.retained, retainedReport{now: now, thing: thing, profiles: profiles, dps: in.dps, buf: in.dpsBuf})
 	s.record(b, events)
 	s.saveStates(b)
 	return in.accept, in.acceptOK
@@ -416,12 +426,16 @@ func (s *Service) admit(in incoming, now time.Time) (*ingestState, error) {
 }
 
 func (s *Service) makeReply(t proto.ReportTopic, r proto.Reply) (reply, bool) {
+	topic := t.ReplyTopic(r.Status).String()
+	if a, ok := s.opts.Publisher.(Audience); ok && !a.MayHaveSubscribers(topic) {
+		return reply{thing: t.Thing}, true // nobody to send it to
+	}
 	payload, err := proto.EncodeReply(t.Format, r)
 	if err != nil {
 		s.log.Error().Err(err).Msg("encode reply")
 		return reply{}, false
 	}
-	return reply{thing: t.Thing, topic: t.ReplyTopic(r.Status).String(), payload: payload}, true
+	return reply{thing: t.Thing, topic: topic, payload: payload}, true
 }
 
 // saveStates writes the engine state of every thing that changed.
