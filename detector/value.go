@@ -69,9 +69,15 @@ type Datapoint struct {
 // total when the device gave one; sets are deduplicated and sorted, and
 // IPv4-mapped addresses are read as IPv4.
 func Datapoints(r *proto.Report) []Datapoint {
+	return AppendDatapoints(nil, r)
+}
+
+// AppendDatapoints is Datapoints appending to dps, so that a caller can
+// reuse a slice.
+func AppendDatapoints(dps []Datapoint, r *proto.Report) []Datapoint {
 	// Room for every device-side metric: 4 traffic counts, 3 counts of
 	// lists, 3 sets, and the custom metrics.
-	dps := make([]Datapoint, 0, 10+len(r.CustomMetrics))
+	dps = slices.Grow(dps, 10+len(r.CustomMetrics))
 	count := func(name string, n uint64, ok bool) {
 		if ok {
 			dps = append(dps, Datapoint{Metric: name, Value: Value{Kind: KindCount, Number: float64(n)}})
