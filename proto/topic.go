@@ -40,14 +40,14 @@ type ReportTopic struct {
 
 // String builds the topic.
 func (t ReportTopic) String() string {
-	s := t.Root + "/things/" + t.Thing + "/defender/metrics/" + t.Format.String()
+	// One concatenation each, so that the topic takes one allocation.
 	switch t.Reply {
 	case AcceptedTopic:
-		return s + "/accepted"
+		return t.Root + "/things/" + t.Thing + "/defender/metrics/" + t.Format.String() + "/accepted"
 	case RejectedTopic:
-		return s + "/rejected"
+		return t.Root + "/things/" + t.Thing + "/defender/metrics/" + t.Format.String() + "/rejected"
 	}
-	return s
+	return t.Root + "/things/" + t.Thing + "/defender/metrics/" + t.Format.String()
 }
 
 // ReplyTopic returns the reply topic for a report published to t.

@@ -185,3 +185,14 @@ func TestFormats(t *testing.T) {
 		t.Error("KeyStyle names")
 	}
 }
+
+// TestReportTopicStringAllocatesOnce keeps building a reply topic, which
+// the detector does for every report, at a single allocation.
+func TestReportTopicStringAllocatesOnce(t *testing.T) {
+	for _, reply := range []ReplyKind{NoReply, AcceptedTopic, RejectedTopic} {
+		rt := ReportTopic{Root: RootVigil, Thing: "door-000123", Format: JSON, Reply: reply}
+		if n := testing.AllocsPerRun(100, func() { _ = rt.String() }); n != 1 {
+			t.Errorf("%v: %v allocations, want 1", reply, n)
+		}
+	}
+}
