@@ -105,9 +105,10 @@ func (p *compiledProfile) unchanged(fingerprint string) *rule {
 // reported, and one alarm per behavior it was evaluated against, sorted by
 // profile and behavior name; dirty says it is listed in Engine.dirty.
 type thingState struct {
-	lastSeen int64 // Unix nanoseconds
-	alarms   []alarm
-	dirty    bool
+	lastSeen  int64 // Unix nanoseconds
+	savedSeen int64 // lastSeen when the thing was last marked dirty
+	alarms    []alarm
+	dirty     bool
 }
 
 // dirtyThing is a thing whose state changed since the last TakeDirty;
@@ -120,6 +121,7 @@ type dirtyThing struct {
 // markDirty records that a thing's state changed: a flag and an append,
 // cheap enough for a Tick that changes a million things.
 func (e *Engine) markDirty(name string, t *thingState) {
+	t.savedSeen = t.lastSeen
 	if !t.dirty {
 		t.dirty = true
 		e.dirty = append(e.dirty, dirtyThing{name, t})
@@ -269,11 +271,16 @@ func (e *Engine) Observe(now time.Time, thing string, profiles []string, dps []D
 		t = &thingState{alarms: make([]alarm, 0, e.ruleCount(profiles)), lastSeen: now.UnixNano()}
 		e.things[thing] = t
 		e.soon(e.silentAfter(t))
+		e.markDirty(thing, t)
 	}
 	if ns := now.UnixNano(); ns > t.lastSeen {
 		t.lastSeen = ns // a late report does not make the thing look silent sooner
 	}
-	e.markDirty(thing, t)
+	// Most reports change nothing but the last-seen time (every behavior
+	// compliant, no alarm, no window): the thing is then not marked dirty,
+	// and its state is not saved again for that alone. See TakeDirty.
+	var before [8]alarm
+	n := copy(before[:], t.alarms)
 	closed := false
 	for _, name := range profiles {
 		p := e.profiles[name]
@@ -297,10 +304,37 @@ func (e *Engine) Observe(now time.Time, thing string, profiles []string, dps []D
 			}
 		}
 	}
+	if !t.dirty && (len(t.alarms) > len(before) || !slices.Equal(before[:n], t.alarms) || t.lastSeen-t.savedSeen >= e.seenSlack()) {
+		e.markDirty(thing, t)
+	}
 	if closed {
 		sortByThing(events)
 	}
 	return events
+}
+
+// seenSlack is how far a thing's last-seen time may move before its state
+// is saved for that alone: a sixteenth of the silence timeout (3 hours of
+// the default 48). After a restart, a thing that sent no report since may
+// thus be found silent that much sooner; the detector's service gives the
+// engine each thing's last report time after restoring (Seen), which makes
+// up for it for every thing that reports.
+func (e *Engine) seenSlack() int64 {
+	return int64(e.opts.SilenceTimeout / 16)
+}
+
+// Seen moves a thing's last-seen time forward to at, without marking the
+// thing dirty: for a time the caller has saved itself, given back after
+// Restore.
+func (e *Engine) Seen(thing string, at time.Time) {
+	t := e.things[thing]
+	if t == nil {
+		return
+	}
+	if ns := at.UnixNano(); ns > t.lastSeen {
+		t.lastSeen = ns
+		t.savedSeen = max(t.savedSeen, ns)
+	}
 }
 
 // valueOf returns the value of a metric among a report's datapoints, or nil.

@@ -84,7 +84,8 @@ func (e *Engine) Restore(s ThingState) {
 			old.alarms[i].leave()
 		}
 	}
-	t := &thingState{lastSeen: unixNano(s.LastSeen), alarms: make([]alarm, 0, len(s.Alarms))}
+	seen := unixNano(s.LastSeen)
+	t := &thingState{lastSeen: seen, savedSeen: seen, alarms: make([]alarm, 0, len(s.Alarms))}
 	for _, saved := range s.Alarms {
 		r := e.rule(saved.Profile, saved.Behavior)
 		if r != nil && r.fingerprint == saved.Fingerprint && t.find(r) < 0 {
@@ -140,7 +141,9 @@ func unixNano(t time.Time) int64 {
 
 // TakeDirty returns the things whose state changed since the last call, in
 // name order, and forgets them. The slice is the engine's: it is valid
-// until the next call.
+// until the next call. A change of the last-seen time alone does not count
+// until the time has moved a sixteenth of the silence timeout: a caller
+// that saves each report's time gives it back with Seen after Restore.
 func (e *Engine) TakeDirty() []string {
 	names := slices.Grow(e.dirtyNames[:0], len(e.dirty))[:len(e.dirty)]
 	e.dirtyNames = names

@@ -221,3 +221,57 @@ func TestTakeDirty(t *testing.T) {
 		t.Errorf("things left: %v", e.ThingNames())
 	}
 }
+
+// TestTakeDirtySkipsLastSeenOnly: a report that changes nothing but the
+// thing's last-seen time does not make it dirty, until that time has moved
+// a sixteenth of the silence timeout; Seen restores the exact time after a
+// restart without making it dirty.
+func TestTakeDirtySkipsLastSeenOnly(t *testing.T) {
+	conns := `[{"name":"conns","metric":"aws:num-established-tcp-connections","criteria":{"comparisonOperator":"less-than","value":{"count":100},"consecutiveDatapointsToAlarm":2,"consecutiveDatapointsToClear":1}}]`
+	e := newTestEngine(t, Profile{Name: "p1", Behaviors: behaviors(t, conns)})
+	p1 := []string{"p1"}
+	observe := func(minutes int, n float64) func() {
+		return func() { e.Observe(at(minutes), "t1", p1, []Datapoint{{Metric: MetricNumEstablishedTCP, Value: Value{Kind: KindCount, Number: n}}}) }
+	}
+	slack := int(DefaultSilenceTimeout / 16 / time.Minute)
+	steps := []struct {
+		name string
+		do   func()
+		want []string
+	}{
+		{"a new thing", observe(0, 5), []string{"t1"}},
+		{"a compliant report", observe(5, 5), nil},
+		{"another", observe(10, 6), nil},
+		{"a first violation", observe(15, 500), []string{"t1"}},
+		{"the streak broken", observe(20, 5), []string{"t1"}},
+		{"compliant again", observe(25, 5), nil},
+		{"two violations: in alarm", func() { observe(30, 500)(); observe(35, 500)() }, []string{"t1"}},
+		{"cleared", observe(40, 5), []string{"t1"}},
+		{"compliant, just short of the slack", observe(40+slack-1, 5), nil},
+		{"compliant, a slack after the last save", observe(40+slack, 5), []string{"t1"}},
+	}
+	for _, st := range steps {
+		st.do()
+		if got := e.TakeDirty(); !slices.Equal(got, st.want) {
+			t.Errorf("%s: dirty %v, want %v", st.name, got, st.want)
+		}
+	}
+
+	saved, _ := e.State("t1")
+	observe(50+slack, 5)()
+	e.TakeDirty()
+	restarted := newTestEngine(t, Profile{Name: "p1", Behaviors: behaviors(t, conns)})
+	restarted.Restore(saved)
+	restarted.Seen("t1", at(50+slack))
+	restarted.Seen("t1", at(3)) // an earlier time changes nothing
+	restarted.Seen("t9", at(3)) // nor does an unknown thing
+	if got, _ := restarted.State("t1"); !got.LastSeen.Equal(at(50 + slack)) {
+		t.Errorf("last seen after Seen: %v, want %v", got.LastSeen, at(50+slack))
+	}
+	if got := restarted.TakeDirty(); len(got) != 0 {
+		t.Errorf("dirty after Restore and Seen: %v", got)
+	}
+	if restarted.Things() != 1 {
+		t.Errorf("things after Seen of an unknown thing: %v", restarted.ThingNames())
+	}
+}

@@ -223,3 +223,25 @@ func TestRetentionForgetsEndedViolations(t *testing.T) {
 		t.Fatalf("the active violation was forgotten: %v", err)
 	}
 }
+
+// TestLastSeenSurvivesRestart: a thing's state is not saved for reports
+// that change nothing but its last-seen time; after a restart the time of
+// its last report still counts, so it is not found silent too soon.
+func TestLastSeenSurvivesRestart(t *testing.T) {
+	e := newEnv(t, func(o *service.Options) { o.SilenceTimeout = time.Hour })
+	e.profile("p", registry.AllThings, portsBehavior("ports", 9, 1, 1))
+	e.report("door-2", portsReport(1, 5)) // then silent
+	for i := range 4 {
+		e.clock.Set(t0.Add(time.Duration(i) * time.Minute))
+		e.report("door-1", portsReport(int64(i+1), 5)) // compliant: nothing but the time changes
+	}
+	e.restart(newPublisher())
+	known := func(thing string) bool { _, ok := e.svc.LastReport(thing); return ok }
+	e.clock.Set(t0.Add(62 * time.Minute))
+	eventually(t, "door-2 forgotten after an hour of silence", func() bool { return !known("door-2") })
+	if !known("door-1") {
+		t.Fatal("door-1 forgotten 59 minutes after its last report")
+	}
+	e.clock.Set(t0.Add(64 * time.Minute))
+	eventually(t, "door-1 forgotten after an hour of silence", func() bool { return !known("door-1") })
+}

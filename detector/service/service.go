@@ -196,6 +196,9 @@ func (s *Service) load() error {
 				return err
 			}
 			s.ingest[name] = st
+			// The thing state is not saved for every report; the ingest
+			// state is, with the report's time.
+			s.eng.Seen(name, st.LastReport)
 			if st.LastReport.After(s.clock) {
 				s.clock = st.LastReport
 			}
