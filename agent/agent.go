@@ -124,7 +124,7 @@ func (a *Agent) NextReport(ctx context.Context) (*proto.Report, error) {
 
 // customMetrics reads the custom source; a failure costs only this report's
 // custom metrics.
-func (a *Agent) customMetrics(ctx context.Context) map[string]proto.CustomValue {
+func (a *Agent) customMetrics(ctx context.Context) []proto.CustomMetric {
 	if a.opts.Custom == nil {
 		return nil
 	}

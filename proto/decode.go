@@ -54,8 +54,9 @@ type reportBlock struct {
 	stats    NetworkStats
 	tcpConns TCPConnections
 	estab    EstablishedConnections
-	counts   [7]uint64 // tcp and udp totals, network stats, connections total
-	room     *listRoom // for lists of unknown length, or nil
+	counts   [7]uint64       // tcp and udp totals, network stats, connections total
+	custom   [1]CustomMetric // the custom metric of a report that has one
+	room     *listRoom       // for lists of unknown length, or nil
 }
 
 // listRoom holds the lists of most reports, for an encoding that does not
