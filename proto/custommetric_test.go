@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -95,6 +96,9 @@ func TestDecodeSortsCustomMetrics(t *testing.T) {
 		{"shuffled", []string{"mem", "Zed", "cpu", "aa:1", "a-b", "a_b"}},
 		// Past the count searched one by one for duplicates.
 		{"many reversed", reversed(metricNamesN(40))},
+		// A permutation of long cycles, for the sort that moves each
+		// metric once.
+		{"many shuffled", shuffled(metricNamesN(40), 7)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			want := make([]CustomMetric, len(c.names))
@@ -113,6 +117,16 @@ func TestDecodeSortsCustomMetrics(t *testing.T) {
 			}
 		})
 	}
+}
+
+// shuffled returns names in the order 0, step, 2*step, ... modulo their
+// count, which must be prime to step.
+func shuffled(names []string, step int) []string {
+	out := make([]string, len(names))
+	for i := range out {
+		out[i] = names[i*step%len(names)]
+	}
+	return out
 }
 
 // reversed returns a reversed copy of names.
@@ -258,6 +272,49 @@ func TestDecodeOneCustomMetricAllocation(t *testing.T) {
 		a, b := testing.AllocsPerRun(100, decode(without)), testing.AllocsPerRun(100, decode(with))
 		if b != a+1 {
 			t.Errorf("%v: %v allocations with one custom metric, %v without; want one more, for its name", f, b, a)
+		}
+	}
+}
+
+// BenchmarkDecodeManyCustomMetrics decodes a report of as many custom
+// metrics as fit the default size limit in CBOR, in reverse name order: the
+// check for names given twice and the sort must stay near linear.
+func BenchmarkDecodeManyCustomMetrics(b *testing.B) {
+	names := reversed(metricNamesN(7000))
+	data, err := transcode([]byte(customDocument("cmet", names)), CBOR)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(data) > DefaultMaxReportSize {
+		b.Fatalf("%d bytes, over the limit", len(data))
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Decode(CBOR, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestSortCustom checks the decoder's sort against slices.SortFunc over
+// random orders of every length up to past the point where it switches to
+// sorting indexes.
+func TestSortCustom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 3 * linearNames {
+		for range 20 {
+			list := make([]CustomMetric, n)
+			for i, name := range metricNamesN(n) {
+				list[i] = CustomMetric{name, CustomValue{Type: CustomNumber, Number: float64(i)}}
+			}
+			rng.Shuffle(n, func(i, j int) { list[i], list[j] = list[j], list[i] })
+			want := slices.Clone(list)
+			slices.SortFunc(want, compareCustomNames)
+			sortCustom(list)
+			if !reflect.DeepEqual(list, want) {
+				t.Fatalf("%d metrics: got %v, want %v", n, list, want)
+			}
 		}
 	}
 }
