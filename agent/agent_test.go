@@ -275,6 +275,7 @@ func TestReportOnceWritesTheFormat(t *testing.T) {
 
 func TestCustomMetricsInReports(t *testing.T) {
 	cpu := []proto.CustomMetric{{Name: "cpu", Value: proto.CustomValue{Type: proto.CustomNumber, Number: 3}}}
+	mem := proto.CustomMetric{Name: "mem", Value: proto.CustomValue{Type: proto.CustomNumber, Number: 4}}
 	tests := []struct {
 		name    string
 		source  agent.CustomSource
@@ -288,6 +289,13 @@ func TestCustomMetricsInReports(t *testing.T) {
 		{name: "failing source", source: customFunc(func(context.Context) ([]proto.CustomMetric, error) {
 			return nil, errors.New("sensor offline")
 		}), wantLog: "sensor offline"},
+		// A source of the caller's may break the order or repeat a name.
+		{name: "out of order", source: customFunc(func(context.Context) ([]proto.CustomMetric, error) {
+			return []proto.CustomMetric{mem, cpu[0]}, nil
+		}), want: []proto.CustomMetric{cpu[0], mem}},
+		{name: "name twice", source: customFunc(func(context.Context) ([]proto.CustomMetric, error) {
+			return []proto.CustomMetric{mem, cpu[0], mem}, nil
+		}), wantLog: `custom metric \"mem\" given twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
