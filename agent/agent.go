@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -122,18 +124,37 @@ func (a *Agent) NextReport(ctx context.Context) (*proto.Report, error) {
 	return BuildReport(a.ids.next(now), sample, traffic, custom), nil
 }
 
-// customMetrics reads the custom source; a failure costs only this report's
-// custom metrics.
-func (a *Agent) customMetrics(ctx context.Context) map[string]proto.CustomValue {
+// customMetrics reads the custom source; a failure, or a name given twice
+// by a source of the caller's, costs only this report's custom metrics.
+func (a *Agent) customMetrics(ctx context.Context) []proto.CustomMetric {
 	if a.opts.Custom == nil {
 		return nil
 	}
 	m, err := a.opts.Custom.CustomMetrics(ctx)
+	if err == nil {
+		m, err = inNameOrder(m)
+	}
 	if err != nil {
 		a.opts.Logger.Warn().Err(err).Msg("custom metrics left out of this report")
 		return nil
 	}
 	return m
+}
+
+// inNameOrder returns custom metrics in name order, sorting a copy when a
+// source gave them in another order, and refuses a name given twice.
+func inNameOrder(m []proto.CustomMetric) ([]proto.CustomMetric, error) {
+	byName := func(a, b proto.CustomMetric) int { return strings.Compare(a.Name, b.Name) }
+	if !slices.IsSortedFunc(m, byName) {
+		m = slices.Clone(m)
+		slices.SortFunc(m, byName)
+	}
+	for i := 1; i < len(m); i++ {
+		if m[i].Name == m[i-1].Name {
+			return nil, fmt.Errorf("custom metric %q given twice", m[i].Name)
+		}
+	}
+	return m, nil
 }
 
 // carry keeps a report's traffic for the next report after a failed publish.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -273,20 +274,28 @@ func TestReportOnceWritesTheFormat(t *testing.T) {
 }
 
 func TestCustomMetricsInReports(t *testing.T) {
-	cpu := map[string]proto.CustomValue{"cpu": {Type: proto.CustomNumber, Number: 3}}
+	cpu := []proto.CustomMetric{{Name: "cpu", Value: proto.CustomValue{Type: proto.CustomNumber, Number: 3}}}
+	mem := proto.CustomMetric{Name: "mem", Value: proto.CustomValue{Type: proto.CustomNumber, Number: 4}}
 	tests := []struct {
 		name    string
 		source  agent.CustomSource
-		want    map[string]proto.CustomValue
+		want    []proto.CustomMetric
 		wantLog string
 	}{
 		{name: "no source"},
-		{name: "values", source: customFunc(func(context.Context) (map[string]proto.CustomValue, error) { return cpu, nil }), want: cpu},
+		{name: "values", source: customFunc(func(context.Context) ([]proto.CustomMetric, error) { return cpu, nil }), want: cpu},
 		// A broken source costs only the custom metrics; the report still
 		// carries the network metrics and goes out.
-		{name: "failing source", source: customFunc(func(context.Context) (map[string]proto.CustomValue, error) {
+		{name: "failing source", source: customFunc(func(context.Context) ([]proto.CustomMetric, error) {
 			return nil, errors.New("sensor offline")
 		}), wantLog: "sensor offline"},
+		// A source of the caller's may break the order or repeat a name.
+		{name: "out of order", source: customFunc(func(context.Context) ([]proto.CustomMetric, error) {
+			return []proto.CustomMetric{mem, cpu[0]}, nil
+		}), want: []proto.CustomMetric{cpu[0], mem}},
+		{name: "name twice", source: customFunc(func(context.Context) ([]proto.CustomMetric, error) {
+			return []proto.CustomMetric{mem, cpu[0], mem}, nil
+		}), wantLog: `custom metric \"mem\" given twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,7 +309,7 @@ func TestCustomMetricsInReports(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decode: %v", err)
 			}
-			if len(r.CustomMetrics) != len(tt.want) || (tt.want != nil && r.CustomMetrics["cpu"].Number != 3) {
+			if !reflect.DeepEqual(r.CustomMetrics, tt.want) {
 				t.Errorf("custom metrics %v, want %v", r.CustomMetrics, tt.want)
 			}
 			if r.Metrics == nil || r.Metrics.ListeningTCPPorts == nil {

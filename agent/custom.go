@@ -8,14 +8,17 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigil-iot/vigil/proto"
 )
 
-// CustomSource supplies the custom metrics of a report.
+// CustomSource supplies the custom metrics of a report, in ascending name
+// order with each name once, as proto.Report.CustomMetrics holds them.
 type CustomSource interface {
-	CustomMetrics(ctx context.Context) (map[string]proto.CustomValue, error)
+	CustomMetrics(ctx context.Context) ([]proto.CustomMetric, error)
 }
 
 // maxCustomOutput bounds what a custom metric file or command may produce.
@@ -30,7 +33,7 @@ type FileSource struct {
 }
 
 // CustomMetrics reads and parses the file. See ParseCustomMetrics.
-func (f FileSource) CustomMetrics(context.Context) (map[string]proto.CustomValue, error) {
+func (f FileSource) CustomMetrics(context.Context) ([]proto.CustomMetric, error) {
 	file, err := os.Open(f.Path)
 	if err != nil {
 		return nil, fmt.Errorf("read custom metrics file: %w", err)
@@ -65,7 +68,7 @@ const pipeGrace = time.Second
 
 // CustomMetrics runs the command and parses its output. See
 // ParseCustomMetrics.
-func (c CommandSource) CustomMetrics(ctx context.Context) (map[string]proto.CustomValue, error) {
+func (c CommandSource) CustomMetrics(ctx context.Context) ([]proto.CustomMetric, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultCommandTimeout
@@ -122,12 +125,16 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 //
 //	cpu_usage number 12.5
 //	peers ip-address-list 10.0.0.1,10.0.0.2
-func ParseCustomMetrics(data []byte) (map[string]proto.CustomValue, error) {
+//
+// The metrics come back in ascending name order, each name once; nothing
+// to report is an empty, non-nil list.
+func ParseCustomMetrics(data []byte) ([]proto.CustomMetric, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
 		return proto.DecodeCustomMetrics(trimmed)
 	}
-	m := map[string]proto.CustomValue{}
+	list := []proto.CustomMetric{}
+	lines := map[string]int{} // the line of each name
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		line := bytes.TrimSpace(sc.Bytes())
@@ -138,13 +145,15 @@ func ParseCustomMetrics(data []byte) (map[string]proto.CustomValue, error) {
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
-		if _, dup := m[name]; dup {
-			return nil, fmt.Errorf("line %d: custom metric %q given twice", n, name)
+		if first, dup := lines[name]; dup {
+			return nil, fmt.Errorf("line %d: custom metric %q given twice (first on line %d)", n, name, first)
 		}
-		m[name] = v
+		lines[name] = n
+		list = append(list, proto.CustomMetric{Name: name, Value: v})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	return m, nil
+	slices.SortFunc(list, func(a, b proto.CustomMetric) int { return strings.Compare(a.Name, b.Name) })
+	return list, nil
 }

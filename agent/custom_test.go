@@ -15,6 +15,10 @@ import (
 	"github.com/vigil-iot/vigil/proto"
 )
 
+func metric(name string, v proto.CustomValue) proto.CustomMetric {
+	return proto.CustomMetric{Name: name, Value: v}
+}
+
 func number(f float64) proto.CustomValue {
 	return proto.CustomValue{Type: proto.CustomNumber, Number: f}
 }
@@ -39,29 +43,32 @@ func TestParseCustomMetrics(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
-		want    map[string]proto.CustomValue
+		want    []proto.CustomMetric
 		wantErr string
 	}{
 		{name: "JSON block",
 			in:   `{"cpu_usage": [{"number": 12.5}], "users": [{"string_list": ["alice"]}]}`,
-			want: map[string]proto.CustomValue{"cpu_usage": number(12.5), "users": strs("alice")}},
+			want: []proto.CustomMetric{metric("cpu_usage", number(12.5)), metric("users", strs("alice"))}},
 		{name: "JSON block of every type, indented",
 			in: "\n  {\n \"temps\": [{\"number_list\": [20, 21.5]}],\n \"peers\": [{\"ip_list\": [\"10.0.0.1\", \"2001:db8::2\"]}],\n" +
 				" \"load\": [{\"number\": 0}]}\n",
-			want: map[string]proto.CustomValue{"temps": numbers(20, 21.5), "peers": ips("10.0.0.1", "2001:db8::2"), "load": number(0)}},
-		{name: "empty JSON block", in: `{}`, want: map[string]proto.CustomValue{}},
+			want: []proto.CustomMetric{metric("load", number(0)), metric("peers", ips("10.0.0.1", "2001:db8::2")), metric("temps", numbers(20, 21.5))}},
+		{name: "empty JSON block", in: `{}`, want: []proto.CustomMetric{}},
 		{name: "lines",
 			in: "# metrics of pump 7\ncpu_usage number 12.5\n\npeers ip-address-list 10.0.0.1,10.0.0.2\n" +
 				"  temps number-list 20,-3.5,1e3  \nusers string-list alice,bob\n",
-			want: map[string]proto.CustomValue{
-				"cpu_usage": number(12.5), "peers": ips("10.0.0.1", "10.0.0.2"),
-				"temps": numbers(20, -3.5, 1000), "users": strs("alice", "bob"),
+			want: []proto.CustomMetric{
+				metric("cpu_usage", number(12.5)), metric("peers", ips("10.0.0.1", "10.0.0.2")),
+				metric("temps", numbers(20, -3.5, 1000)), metric("users", strs("alice", "bob")),
 			}},
-		{name: "CRLF lines", in: "cpu number 1\r\nmem number 2\r\n", want: map[string]proto.CustomValue{"cpu": number(1), "mem": number(2)}},
+		{name: "lines out of order",
+			in:   "zone number 1\nair_temp number 2\nmem number 3\n",
+			want: []proto.CustomMetric{metric("air_temp", number(2)), metric("mem", number(3)), metric("zone", number(1))}},
+		{name: "CRLF lines", in: "cpu number 1\r\nmem number 2\r\n", want: []proto.CustomMetric{metric("cpu", number(1)), metric("mem", number(2))}},
 		// "Nobody is logged in" is a value, not a missing one.
-		{name: "empty string list", in: "users string-list\n", want: map[string]proto.CustomValue{"users": strs()}},
-		{name: "nothing", in: "", want: map[string]proto.CustomValue{}},
-		{name: "only comments", in: "# nothing to report\n\n", want: map[string]proto.CustomValue{}},
+		{name: "empty string list", in: "users string-list\n", want: []proto.CustomMetric{metric("users", strs())}},
+		{name: "nothing", in: "", want: []proto.CustomMetric{}},
+		{name: "only comments", in: "# nothing to report\n\n", want: []proto.CustomMetric{}},
 
 		{name: "not a number", in: "cpu number high", wantErr: "line 1"},
 		{name: "NaN", in: "cpu number NaN", wantErr: "not a finite number"},
@@ -73,7 +80,8 @@ func TestParseCustomMetrics(t *testing.T) {
 		{name: "bad IP", in: "peers ip-address-list 10.0.0.300", wantErr: "not an IP address"},
 		{name: "reserved name", in: "aws:cpu number 1", wantErr: "invalid name"},
 		{name: "name with a dot", in: "cpu.usage number 1", wantErr: "invalid name"},
-		{name: "name given twice", in: "cpu number 1\ncpu number 2", wantErr: `line 2: custom metric "cpu" given twice`},
+		{name: "name given twice", in: "cpu number 1\ncpu number 2", wantErr: `line 2: custom metric "cpu" given twice (first on line 1)`},
+		{name: "JSON name given twice", in: `{"cpu": [{"number": 1}], "cpu": [{"number": 2}]}`, wantErr: "custom_metrics.cpu: given twice"},
 		{name: "malformed JSON", in: `{"cpu": }`, wantErr: "custom_metrics"},
 		{name: "JSON of the wrong type", in: `{"cpu": [{"number": "high"}]}`, wantErr: "cpu"},
 		{name: "JSON of an unknown value key", in: `{"cpu": [{"float": 1}]}`, wantErr: "cpu"},
@@ -100,7 +108,7 @@ func TestParseCustomMetrics(t *testing.T) {
 }
 
 // checkInReport checks that parsed custom metrics make a valid report.
-func checkInReport(t *testing.T, m map[string]proto.CustomValue) {
+func checkInReport(t *testing.T, m []proto.CustomMetric) {
 	t.Helper()
 	r := agent.BuildReport(1, collect.Sample{}, nil, m)
 	if err := r.Validate(); err != nil {
@@ -141,13 +149,13 @@ func TestFileSource(t *testing.T) {
 	tests := []struct {
 		name    string
 		path    func(t *testing.T) string
-		want    map[string]proto.CustomValue
+		want    []proto.CustomMetric
 		wantErr string
 	}{
 		{name: "lines", path: func(t *testing.T) string { return writeFile(t, "cpu number 7\n") },
-			want: map[string]proto.CustomValue{"cpu": number(7)}},
+			want: []proto.CustomMetric{metric("cpu", number(7))}},
 		{name: "JSON", path: func(t *testing.T) string { return writeFile(t, `{"users": [{"string_list": ["root"]}]}`) },
-			want: map[string]proto.CustomValue{"users": strs("root")}},
+			want: []proto.CustomMetric{metric("users", strs("root"))}},
 		{name: "missing file", path: func(t *testing.T) string { return filepath.Join(t.TempDir(), "absent") },
 			wantErr: "no such file"},
 		{name: "bad content", path: func(t *testing.T) string { return writeFile(t, "cpu number lots\n") },
@@ -174,15 +182,15 @@ func TestCommandSource(t *testing.T) {
 		name     string
 		command  string
 		timeout  time.Duration
-		want     map[string]proto.CustomValue
+		want     []proto.CustomMetric
 		wantErr  string
 		wantLess time.Duration // the call must return within this time
 	}{
 		{name: "lines", command: `echo "cpu number 12.5"; echo "users string-list alice,bob"`,
-			want: map[string]proto.CustomValue{"cpu": number(12.5), "users": strs("alice", "bob")}},
+			want: []proto.CustomMetric{metric("cpu", number(12.5)), metric("users", strs("alice", "bob"))}},
 		{name: "JSON", command: `printf '{"load": [{"number_list": [1, 5, 15]}]}'`,
-			want: map[string]proto.CustomValue{"load": numbers(1, 5, 15)}},
-		{name: "no output", command: "true", want: map[string]proto.CustomValue{}},
+			want: []proto.CustomMetric{metric("load", numbers(1, 5, 15))}},
+		{name: "no output", command: "true", want: []proto.CustomMetric{}},
 		{name: "failing command", command: "echo 'sensor offline' >&2; exit 3", wantErr: "exit status 3 (stderr: sensor offline)"},
 		{name: "missing program", command: "/nonexistent/metrics", wantErr: "exit status 127"},
 		{name: "garbage output", command: "echo hello world", wantErr: "line 1"},
@@ -222,7 +230,7 @@ func TestCommandSourceStopsWithContext(t *testing.T) {
 	}
 }
 
-func checkSource(t *testing.T, got map[string]proto.CustomValue, err error, want map[string]proto.CustomValue, wantErr string) {
+func checkSource(t *testing.T, got []proto.CustomMetric, err error, want []proto.CustomMetric, wantErr string) {
 	t.Helper()
 	if wantErr != "" {
 		if err == nil || !strings.Contains(err.Error(), wantErr) {

@@ -120,9 +120,9 @@ func (p *fakePublisher) all(format proto.Format) ([]*proto.Report, error) {
 }
 
 // customFunc adapts a function to agent.CustomSource.
-type customFunc func(ctx context.Context) (map[string]proto.CustomValue, error)
+type customFunc func(ctx context.Context) ([]proto.CustomMetric, error)
 
-func (f customFunc) CustomMetrics(ctx context.Context) (map[string]proto.CustomValue, error) {
+func (f customFunc) CustomMetrics(ctx context.Context) ([]proto.CustomMetric, error) {
 	return f(ctx)
 }
 

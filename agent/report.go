@@ -22,7 +22,7 @@ func (r *reportIDs) next(now time.Time) int64 {
 
 // BuildReport turns a sample, the traffic since the previous report and the
 // custom metrics into a report. A nil traffic leaves network_stats out.
-func BuildReport(id int64, s collect.Sample, traffic *collect.NetworkDeltas, custom map[string]proto.CustomValue) *proto.Report {
+func BuildReport(id int64, s collect.Sample, traffic *collect.NetworkDeltas, custom []proto.CustomMetric) *proto.Report {
 	r := &proto.Report{
 		Header: proto.Header{ReportID: id, Version: proto.CurrentVersion},
 		Metrics: &proto.Metrics{

@@ -43,7 +43,7 @@ func TestBuildReport(t *testing.T) {
 		name    string
 		sample  collect.Sample
 		traffic *collect.NetworkDeltas
-		custom  map[string]proto.CustomValue
+		custom  []proto.CustomMetric
 		want    *proto.Report
 	}{
 		{
@@ -114,14 +114,14 @@ func TestBuildReport(t *testing.T) {
 		},
 		{
 			name:   "custom metrics",
-			custom: map[string]proto.CustomValue{"cpu": {Type: proto.CustomNumber, Number: 12.5}},
+			custom: []proto.CustomMetric{{Name: "cpu", Value: proto.CustomValue{Type: proto.CustomNumber, Number: 12.5}}},
 			want: &proto.Report{Header: header(7), Metrics: &proto.Metrics{
 				ListeningTCPPorts: portList(), ListeningUDPPorts: portList(), TCPConnections: established(),
-			}, CustomMetrics: map[string]proto.CustomValue{"cpu": {Type: proto.CustomNumber, Number: 12.5}}},
+			}, CustomMetrics: []proto.CustomMetric{{Name: "cpu", Value: proto.CustomValue{Type: proto.CustomNumber, Number: 12.5}}}},
 		},
 		{
 			name:   "an empty custom metric set is left out",
-			custom: map[string]proto.CustomValue{},
+			custom: []proto.CustomMetric{},
 			want: &proto.Report{Header: header(7), Metrics: &proto.Metrics{
 				ListeningTCPPorts: portList(), ListeningUDPPorts: portList(), TCPConnections: established(),
 			}},

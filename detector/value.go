@@ -112,8 +112,8 @@ func AppendDatapoints(dps []Datapoint, r *proto.Report) []Datapoint {
 			dps = append(dps, Datapoint{Metric: MetricDestinationIPs, Value: Value{Kind: KindIPs, IPs: remoteIPs(tc.EstablishedConnections.Connections)}})
 		}
 	}
-	for _, name := range sortedKeys(r.CustomMetrics) {
-		dps = append(dps, Datapoint{Metric: name, Value: customValue(r.CustomMetrics[name])})
+	for _, m := range r.CustomMetrics { // in name order
+		dps = append(dps, Datapoint{Metric: m.Name, Value: customValue(m.Value)})
 	}
 	return dps
 }

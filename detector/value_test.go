@@ -55,11 +55,11 @@ func TestDatapoints(t *testing.T) {
 				TCPConnections: &proto.TCPConnections{EstablishedConnections: &proto.EstablishedConnections{
 					Connections: conns("[::ffff:10.0.0.1]:443", "10.0.0.1:8883", "[2001:db8::1]:443", "192.0.2.1:80")}},
 			},
-			CustomMetrics: map[string]proto.CustomValue{
-				"users":   {Type: proto.CustomStringList, Strings: []string{"bob", "alice", "bob"}},
-				"battery": {Type: proto.CustomNumber, Number: 42.5},
-				"peers":   {Type: proto.CustomIPList, IPs: addrs("::ffff:192.168.1.1", "10.0.0.1", "10.0.0.1", "fd00::1")},
-				"codes":   {Type: proto.CustomNumberList, Numbers: []float64{3, 1, 3, -0.5}},
+			CustomMetrics: []proto.CustomMetric{
+				{Name: "battery", Value: proto.CustomValue{Type: proto.CustomNumber, Number: 42.5}},
+				{Name: "codes", Value: proto.CustomValue{Type: proto.CustomNumberList, Numbers: []float64{3, 1, 3, -0.5}}},
+				{Name: "peers", Value: proto.CustomValue{Type: proto.CustomIPList, IPs: addrs("::ffff:192.168.1.1", "10.0.0.1", "10.0.0.1", "fd00::1")}},
+				{Name: "users", Value: proto.CustomValue{Type: proto.CustomStringList, Strings: []string{"bob", "alice", "bob"}}},
 			},
 		}, []string{
 			"aws:all-bytes-in=1", "aws:all-bytes-out=2", "aws:all-packets-in=3", "aws:all-packets-out=4",
@@ -81,7 +81,7 @@ func TestDatapoints(t *testing.T) {
 		{"some traffic counters", proto.Report{Metrics: &proto.Metrics{NetworkStats: &proto.NetworkStats{BytesOut: proto.Count(0)}}},
 			[]string{"aws:all-bytes-out=0"}},
 		{"connections block without connections", proto.Report{Metrics: &proto.Metrics{TCPConnections: &proto.TCPConnections{}}}, nil},
-		{"custom metrics only", proto.Report{CustomMetrics: map[string]proto.CustomValue{"battery": {Type: proto.CustomNumber, Number: -1}}},
+		{"custom metrics only", proto.Report{CustomMetrics: []proto.CustomMetric{{Name: "battery", Value: proto.CustomValue{Type: proto.CustomNumber, Number: -1}}}},
 			[]string{"battery=-1"}},
 		{"nothing", proto.Report{}, nil},
 	}
@@ -105,15 +105,15 @@ func TestDatapoints(t *testing.T) {
 // TestDatapointsLeaveTheReport checks that sorting and deduplicating sets
 // does not reorder the report's own lists, which the caller may keep.
 func TestDatapointsLeaveTheReport(t *testing.T) {
-	r := &proto.Report{CustomMetrics: map[string]proto.CustomValue{
-		"codes": {Type: proto.CustomNumberList, Numbers: []float64{3, 1, 3}},
-		"users": {Type: proto.CustomStringList, Strings: []string{"bob", "alice"}},
-		"peers": {Type: proto.CustomIPList, IPs: addrs("::ffff:10.0.0.2", "10.0.0.1")},
+	r := &proto.Report{CustomMetrics: []proto.CustomMetric{
+		{Name: "codes", Value: proto.CustomValue{Type: proto.CustomNumberList, Numbers: []float64{3, 1, 3}}},
+		{Name: "peers", Value: proto.CustomValue{Type: proto.CustomIPList, IPs: addrs("::ffff:10.0.0.2", "10.0.0.1")}},
+		{Name: "users", Value: proto.CustomValue{Type: proto.CustomStringList, Strings: []string{"bob", "alice"}}},
 	}}
 	Datapoints(r)
 	c := r.CustomMetrics
-	if !slices.Equal(c["codes"].Numbers, []float64{3, 1, 3}) || !slices.Equal(c["users"].Strings, []string{"bob", "alice"}) ||
-		!slices.Equal(c["peers"].IPs, addrs("::ffff:10.0.0.2", "10.0.0.1")) {
+	if !slices.Equal(c[0].Value.Numbers, []float64{3, 1, 3}) || !slices.Equal(c[2].Value.Strings, []string{"bob", "alice"}) ||
+		!slices.Equal(c[1].Value.IPs, addrs("::ffff:10.0.0.2", "10.0.0.1")) {
 		t.Errorf("the report's lists changed: %+v", c)
 	}
 }
@@ -154,7 +154,7 @@ func TestMappedAddressesMatchIPv4CIDRs(t *testing.T) {
 	r := &proto.Report{
 		Metrics: &proto.Metrics{TCPConnections: &proto.TCPConnections{EstablishedConnections: &proto.EstablishedConnections{
 			Connections: conns("[::ffff:192.168.1.1]:443")}}},
-		CustomMetrics: map[string]proto.CustomValue{"peers": {Type: proto.CustomIPList, IPs: addrs("::ffff:192.168.1.2")}},
+		CustomMetrics: []proto.CustomMetric{{Name: "peers", Value: proto.CustomValue{Type: proto.CustomIPList, IPs: addrs("::ffff:192.168.1.2")}}},
 	}
 	if got := e.Observe(at(0), "t1", []string{"p1"}, Datapoints(r)); len(got) != 0 {
 		t.Errorf("mapped addresses inside the CIDR raised %s", eventTypes(got))

@@ -2,18 +2,17 @@ package proto
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 )
 
 // DecodeCustomMetrics reads a custom_metrics block on its own, as JSON:
 // {"name": [{"number": 1}], ...}. It applies the rules of the block inside a
-// report, and names the field at fault in the same way.
-func DecodeCustomMetrics(data []byte) (map[string]CustomValue, error) {
+// report, names the field at fault in the same way, and returns the metrics
+// in name order, as in Report.CustomMetrics.
+func DecodeCustomMetrics(data []byte) ([]CustomMetric, error) {
 	if len(data) > DefaultMaxReportSize {
 		return nil, errorf(ReportTooLarge, "custom_metrics", "%d bytes is over the limit of %d bytes", len(data), DefaultMaxReportSize)
 	}
@@ -100,16 +99,17 @@ func parseFinite(s string) (float64, error) {
 // CheckCustomMetrics checks the custom metrics of a report against the
 // registered metric types: typeOf returns a metric's type and whether it
 // exists. The error is an *Error with code UnknownCustomMetric or
-// CustomMetricTypeMismatch.
+// CustomMetricTypeMismatch, for the first metric at fault in the order of
+// r.CustomMetrics (name order).
 func CheckCustomMetrics(r *Report, typeOf func(name string) (CustomMetricType, bool)) error {
-	for _, name := range slices.Sorted(maps.Keys(r.CustomMetrics)) {
-		v := r.CustomMetrics[name]
-		want, ok := typeOf(name)
+	for i := range r.CustomMetrics {
+		m := &r.CustomMetrics[i]
+		want, ok := typeOf(m.Name)
 		if !ok {
-			return errorf(UnknownCustomMetric, "custom_metrics."+name, "no custom metric of this name is defined")
+			return errorf(UnknownCustomMetric, "custom_metrics."+m.Name, "no custom metric of this name is defined")
 		}
-		if want != v.Type {
-			return errorf(CustomMetricTypeMismatch, "custom_metrics."+name, "is defined as %s but the report sends %s", want, v.Type.reportKey())
+		if want != m.Value.Type {
+			return errorf(CustomMetricTypeMismatch, "custom_metrics."+m.Name, "is defined as %s but the report sends %s", want, m.Value.Type.reportKey())
 		}
 	}
 	return nil

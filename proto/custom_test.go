@@ -46,9 +46,9 @@ func TestCustomMetricType(t *testing.T) {
 
 func TestDecodeCustomMetrics(t *testing.T) {
 	got, err := DecodeCustomMetrics([]byte(`{"cpu":[{"number":12.5}],"users":[{"string_list":["alice"]}]}`))
-	want := map[string]CustomValue{
-		"cpu":   {Type: CustomNumber, Number: 12.5},
-		"users": {Type: CustomStringList, Strings: []string{"alice"}},
+	want := []CustomMetric{
+		{"cpu", CustomValue{Type: CustomNumber, Number: 12.5}},
+		{"users", CustomValue{Type: CustomStringList, Strings: []string{"alice"}}},
 	}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, %v; want %v", got, err, want)
@@ -106,20 +106,20 @@ func TestCheckCustomMetrics(t *testing.T) {
 		typ, ok := registry[name]
 		return typ, ok
 	}
-	rep := func(m map[string]CustomValue) *Report {
+	rep := func(m []CustomMetric) *Report {
 		return &Report{Header: Header{ReportID: 1, Version: "1.0"}, CustomMetrics: m}
 	}
 	for _, c := range []struct {
 		name    string
-		metrics map[string]CustomValue
+		metrics []CustomMetric
 		code    ErrorCode
 		field   string
 	}{
 		{"none", nil, "", ""},
-		{"all known", map[string]CustomValue{"cpu": {Type: CustomNumber}, "users": {Type: CustomStringList}}, "", ""},
-		{"unknown", map[string]CustomValue{"cpu": {Type: CustomNumber}, "disk": {Type: CustomNumber}}, UnknownCustomMetric, "custom_metrics.disk"},
-		{"mismatch", map[string]CustomValue{"cpu": {Type: CustomNumberList}}, CustomMetricTypeMismatch, "custom_metrics.cpu"},
-		{"first by name", map[string]CustomValue{"zz": {Type: CustomNumber}, "aa": {Type: CustomNumber}}, UnknownCustomMetric, "custom_metrics.aa"},
+		{"all known", []CustomMetric{{"cpu", CustomValue{Type: CustomNumber}}, {"users", CustomValue{Type: CustomStringList}}}, "", ""},
+		{"unknown", []CustomMetric{{"cpu", CustomValue{Type: CustomNumber}}, {"disk", CustomValue{Type: CustomNumber}}}, UnknownCustomMetric, "custom_metrics.disk"},
+		{"mismatch", []CustomMetric{{"cpu", CustomValue{Type: CustomNumberList}}}, CustomMetricTypeMismatch, "custom_metrics.cpu"},
+		{"first by name", []CustomMetric{{"aa", CustomValue{Type: CustomNumber}}, {"zz", CustomValue{Type: CustomNumber}}}, UnknownCustomMetric, "custom_metrics.aa"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := CheckCustomMetrics(rep(c.metrics), typeOf)
@@ -178,7 +178,9 @@ func TestValidate(t *testing.T) {
 		{"version 2.0", func(r *Report) { r.Header.Version = "2.0" }, "header.version"},
 		{"port 0", func(r *Report) { r.Metrics.ListeningTCPPorts.Ports[1].Port = 0 }, "metrics.listening_tcp_ports.ports[1].port"},
 		{"no parts", func(r *Report) { r.Metrics, r.CustomMetrics = nil, nil }, "report"},
-		{"bad metric name", func(r *Report) { r.CustomMetrics["aws:x"] = CustomValue{Type: CustomNumber} }, "custom_metrics.aws:x"},
+		{"bad metric name", func(r *Report) {
+			r.CustomMetrics = append(r.CustomMetrics, CustomMetric{"aws:x", CustomValue{Type: CustomNumber}})
+		}, "custom_metrics.aws:x"},
 		{"interface with a newline", func(r *Report) { r.Metrics.ListeningUDPPorts.Ports[0].Interface = "eth\n0" }, "metrics.listening_udp_ports.ports[0].interface"},
 		{"invalid remote address", func(r *Report) {
 			r.Metrics.TCPConnections.EstablishedConnections.Connections[2].RemoteAddr = netip.AddrPort{}

@@ -339,7 +339,7 @@ func TestJSONEscapedStrings(t *testing.T) {
 			t.Errorf("%s: %v", in, err)
 			continue
 		}
-		if got := rep.CustomMetrics["m"].Strings[0]; got != want {
+		if got := mustCustom(t, rep, "m").Strings[0]; got != want {
 			t.Errorf("%s: got %q, want %q", in, got, want)
 		}
 	}
@@ -402,7 +402,7 @@ func decodeCBORCustomNumber(t *testing.T, item []byte) float64 {
 	if err != nil {
 		t.Fatalf("% x: %v", data, err)
 	}
-	return rep.CustomMetrics["m"].Number
+	return mustCustom(t, rep, "m").Number
 }
 
 // TestMsgPackNumbers checks every MessagePack number form.
@@ -435,7 +435,7 @@ func TestMsgPackNumbers(t *testing.T) {
 			if err != nil {
 				t.Fatalf("% x: %v", data, err)
 			}
-			if got := rep.CustomMetrics["m"].Number; got != c.want {
+			if got := mustCustom(t, rep, "m").Number; got != c.want {
 				t.Errorf("got %v, want %v", got, c.want)
 			}
 		})
@@ -482,4 +482,15 @@ func TestKeyTables(t *testing.T) {
 			t.Errorf("keyOf(%q) = %d", unknown, id)
 		}
 	}
+}
+
+// mustCustom returns the value of a report's custom metric, which must be
+// there.
+func mustCustom(t testing.TB, rep *Report, name string) CustomValue {
+	t.Helper()
+	v, ok := rep.Custom(name)
+	if !ok {
+		t.Fatalf("no custom metric %q in %+v", name, rep.CustomMetrics)
+	}
+	return v
 }

@@ -36,7 +36,9 @@
 //
 // A list that is present and empty decodes to an empty, non-nil slice, and
 // an absent one to nil, so that a decoded report encodes back to the same
-// document. A field at fault that is missing is named in the key style of
+// document. The custom metrics decode to a slice in ascending name order,
+// whatever their order in the document, with [Report.Custom] to find one;
+// [Encode] writes them in that order and refuses a name given twice. A field at fault that is missing is named in the key style of
 // the map it is missing from ("hed.rid: is required").
 //
 // Checks that need server state (report id ordering, throttling, the

@@ -3,6 +3,7 @@ package proto
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // emitter writes one encoded document, item by item. Maps and lists are
@@ -20,8 +21,16 @@ type emitter interface {
 }
 
 // Encode writes a report in the given format and key style. It writes what
-// the report holds and does not validate it: see Report.Validate.
+// the report holds and does not validate it (see Report.Validate), with one
+// exception: a custom metric name given twice is refused with an *Error
+// naming it, since a document cannot hold it. Custom metrics are written in
+// name order whatever their order in the report, so that the output is
+// deterministic.
 func Encode(r *Report, format Format, style KeyStyle) ([]byte, error) {
+	order, twice := customOrder(r.CustomMetrics)
+	if twice >= 0 {
+		return nil, customTwice(r.CustomMetrics[twice].Name, style)
+	}
 	var e emitter
 	switch format {
 	case JSON:
@@ -33,7 +42,7 @@ func Encode(r *Report, format Format, style KeyStyle) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("encode report: unknown format %v", format)
 	}
-	w := writer{e: e, short: style == ShortKeys}
+	w := writer{e: e, short: style == ShortKeys, customOrder: order}
 	w.report(r)
 	return e.bytes()
 }
@@ -51,8 +60,9 @@ func (r *Report) Validate() error {
 
 // writer walks a report and drives an emitter.
 type writer struct {
-	e     emitter
-	short bool
+	e           emitter
+	short       bool
+	customOrder []int // the custom metrics by name, or nil when in name order
 }
 
 func (w *writer) key(f field) {
@@ -187,23 +197,60 @@ func (w *writer) connection(c *Connection) {
 	w.e.end()
 }
 
-func (w *writer) customMetrics(m map[string]CustomValue) {
-	names := make([]string, 0, len(m))
-	for name := range m {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	w.e.mapHeader(len(names))
-	for _, name := range names {
-		w.e.key(name)
+func (w *writer) customMetrics(list []CustomMetric) {
+	w.e.mapHeader(len(list))
+	for i := range list {
+		m := &list[i]
+		if w.customOrder != nil {
+			m = &list[w.customOrder[i]]
+		}
+		w.e.key(m.Name)
 		w.e.listHeader(1)
-		w.customValue(m[name])
+		w.customValue(&m.Value)
 		w.e.end()
 	}
 	w.e.end()
 }
 
-func (w *writer) customValue(v CustomValue) {
+// customOrder returns the order in which to write custom metrics: nil when
+// the list is in ascending name order, else its indexes sorted by name.
+// twice is the index of a metric whose name the list holds twice, or -1.
+func customOrder(list []CustomMetric) (order []int, twice int) {
+	if slices.IsSortedFunc(list, compareCustomNames) {
+		for i := 1; i < len(list); i++ {
+			if list[i].Name == list[i-1].Name {
+				return nil, i
+			}
+		}
+		return nil, -1
+	}
+	order = make([]int, len(list))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(list[a].Name, list[b].Name) })
+	for i := 1; i < len(order); i++ {
+		if list[order[i]].Name == list[order[i-1]].Name {
+			return nil, order[i]
+		}
+	}
+	return order, -1
+}
+
+// customTwice is the error for a custom metric name given twice, with its
+// path spelled as the decoder spells it.
+func customTwice(name string, style KeyStyle) *Error {
+	root := rootFields[2].long
+	if style == ShortKeys {
+		root = rootFields[2].short
+	}
+	if name == "" {
+		name = `""`
+	}
+	return errorf(InvalidPayload, root+"."+truncate(name, 128), "given twice")
+}
+
+func (w *writer) customValue(v *CustomValue) {
 	w.e.mapHeader(1)
 	w.e.key(v.Type.reportKey())
 	switch v.Type {

@@ -74,13 +74,14 @@ func fuzzSeeds(t testing.TB) []seed {
 // allocLimit is the most a decode may allocate for an input of n bytes:
 // 64 bytes per input byte, plus 16 KiB for the fixed costs (the report's
 // block, the decoder when its pool is empty, an error message). The densest
-// documents, pinned by TestAllocationBound, reach about 31 bytes per input
-// byte (custom metrics of 12 bytes each, each a map entry of some 300 bytes
-// with the map's growth), 26 for a JSON list of empty strings (16-byte
+// documents, pinned by TestAllocationBound, reach about 42 bytes per input
+// byte (custom metrics of 12 bytes each, some 500 bytes each with the
+// growth of their list, the set of names that finds one given twice, and
+// the sort), 26 for a JSON list of empty strings (16-byte
 // string headers in a slice grown by appending, up to 5 times its final
 // size in all) and 16 for the same list in CBOR or MessagePack (sized once
 // from its declared length, which is checked against the bytes left
-// first). The factor of 64 leaves room of two over the worst of them.
+// first). The factor of 64 leaves half as much again over the worst of them.
 func allocLimit(n int) uint64 { return 64*uint64(n) + 16<<10 }
 
 // allocatedBy returns the bytes allocated while fn runs.

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -154,12 +155,15 @@ func (g *reportGen) addr() netip.Addr {
 	return netip.AddrFrom16(netip.AddrFrom4([4]byte(b[:4])).As16()) // ::ffff:a.b.c.d
 }
 
-func (g *reportGen) customMetrics() map[string]CustomValue {
-	m := map[string]CustomValue{}
+// customMetrics draws up to 5 custom metrics, in name order with each name
+// once, as a decoded report holds them.
+func (g *reportGen) customMetrics() []CustomMetric {
+	list := []CustomMetric{}
 	for range g.rng.IntN(6) {
-		m[g.metricName()] = g.customValue()
+		list = append(list, CustomMetric{g.metricName(), g.customValue()})
 	}
-	return m
+	slices.SortFunc(list, compareCustomNames)
+	return slices.CompactFunc(list, func(a, b CustomMetric) bool { return a.Name == b.Name })
 }
 
 const metricNameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-"
@@ -239,7 +243,7 @@ func typicalReport() *Report {
 				Total: Count(5),
 			}},
 		},
-		CustomMetrics: map[string]CustomValue{"cpu_usage": {Type: CustomNumber, Number: 12.5}},
+		CustomMetrics: []CustomMetric{{"cpu_usage", CustomValue{Type: CustomNumber, Number: 12.5}}},
 	}
 }
 

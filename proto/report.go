@@ -2,6 +2,8 @@ package proto
 
 import (
 	"net/netip"
+	"slices"
+	"strings"
 )
 
 // DefaultMaxReportSize is the largest report accepted unless the caller sets
@@ -21,9 +23,34 @@ type Report struct {
 	Header Header
 	// Metrics holds the device-side metrics, or nil when the report has none.
 	Metrics *Metrics
-	// CustomMetrics holds custom metric values by metric name, or nil.
-	CustomMetrics map[string]CustomValue
+	// CustomMetrics holds the custom metrics in ascending name order, each
+	// name once. It is nil when the report has no custom_metrics block, and
+	// empty but not nil when the block is empty. Encode writes them in name
+	// order whatever their order here, and refuses a name given twice.
+	CustomMetrics []CustomMetric
 }
+
+// CustomMetric is one custom metric of a report: its name and value.
+type CustomMetric struct {
+	Name  string
+	Value CustomValue
+}
+
+// Custom returns the value of the custom metric of this name, and whether
+// the report holds one. It relies on CustomMetrics being in name order, as
+// Decode leaves it.
+func (r *Report) Custom(name string) (CustomValue, bool) {
+	i, ok := slices.BinarySearchFunc(r.CustomMetrics, name, func(m CustomMetric, name string) int {
+		return strings.Compare(m.Name, name)
+	})
+	if !ok {
+		return CustomValue{}, false
+	}
+	return r.CustomMetrics[i].Value, true
+}
+
+// compareCustomNames orders custom metrics by name.
+func compareCustomNames(a, b CustomMetric) int { return strings.Compare(a.Name, b.Name) }
 
 // Header identifies a report: a positive id that grows with every report of
 // a thing, and the document version.

@@ -69,7 +69,7 @@ func TestRoundTripEdges(t *testing.T) {
 		"typical": typicalReport(),
 		"custom only, empty": {
 			Header:        Header{ReportID: 1, Version: "1.0"},
-			CustomMetrics: map[string]CustomValue{},
+			CustomMetrics: []CustomMetric{},
 		},
 		"metrics only, empty": {
 			Header:  Header{ReportID: math.MaxInt64, Version: "1.99"},
@@ -82,10 +82,10 @@ func TestRoundTripEdges(t *testing.T) {
 				ListeningUDPPorts: &PortList{Ports: []Port{}, Total: Count(0)},
 				TCPConnections:    &TCPConnections{EstablishedConnections: &EstablishedConnections{Connections: []Connection{}}},
 			},
-			CustomMetrics: map[string]CustomValue{
-				"n": {Type: CustomNumberList, Numbers: []float64{}},
-				"s": {Type: CustomStringList, Strings: []string{}},
-				"i": {Type: CustomIPList, IPs: []netip.Addr{}},
+			CustomMetrics: []CustomMetric{
+				{"i", CustomValue{Type: CustomIPList, IPs: []netip.Addr{}}},
+				{"n", CustomValue{Type: CustomNumberList, Numbers: []float64{}}},
+				{"s", CustomValue{Type: CustomStringList, Strings: []string{}}},
 			},
 		},
 		"maximum counts": {

@@ -3,6 +3,7 @@ package proto
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -465,6 +466,8 @@ func validCustomMetricName[T ~string | ~[]byte](name T) bool {
 	return true
 }
 
+// customMetrics reads the custom_metrics block into the report, in name
+// order. A metric read before a failure stays in the report.
 func (d *decoder) customMetrics() error {
 	if err := d.expect(kindMap); err != nil {
 		return err
@@ -473,7 +476,57 @@ func (d *decoder) customMetrics() error {
 	if err := d.r.openMap(); err != nil {
 		return d.malformed(err)
 	}
-	d.rep.CustomMetrics = map[string]CustomValue{}
+	d.rep.CustomMetrics = d.customRoom()
+	err := d.customEntries()
+	sortCustom(d.rep.CustomMetrics)
+	return err
+}
+
+// sortCustom puts the custom metrics in name order. Each metric is 112
+// bytes holding pointers, so that past a few, sorting them in place costs
+// more in moves and write barriers than sorting their indexes and then
+// moving each metric once, along the cycles of the permutation.
+func sortCustom(list []CustomMetric) {
+	switch {
+	case slices.IsSortedFunc(list, compareCustomNames): // a typical report
+		return
+	case len(list) <= linearNames:
+		slices.SortFunc(list, compareCustomNames)
+		return
+	}
+	from := make([]int32, len(list)) // from[i]: the index of the metric that goes to i
+	for i := range from {
+		from[i] = int32(i)
+	}
+	slices.SortFunc(from, func(a, b int32) int { return strings.Compare(list[a].Name, list[b].Name) })
+	for start := range from {
+		if from[start] == int32(start) {
+			continue
+		}
+		held := list[start]
+		i := start
+		for int(from[i]) != start {
+			next := int(from[i])
+			list[i], from[i] = list[next], int32(i)
+			i = next
+		}
+		list[i], from[i] = held, int32(i)
+	}
+}
+
+// customRoom returns an empty, non-nil list for the custom metrics, with
+// room for one in the report's block: most reports carry one at most.
+func (d *decoder) customRoom() []CustomMetric {
+	if d.blk == nil {
+		return []CustomMetric{}
+	}
+	return d.blk.custom[:0:1]
+}
+
+// customEntries reads the members of the custom_metrics map, in the order
+// given.
+func (d *decoder) customEntries() error {
+	var names metricNames
 	for {
 		key, next, ok, err := d.r.nextKey()
 		d.next = next
@@ -487,17 +540,17 @@ func (d *decoder) customMetrics() error {
 			d.key = append(d.key[:0], key...)
 			return d.invalidAt(pathSeg{table: stepKey}, "is not a valid custom metric name (1 to 128 of a-z A-Z 0-9 : _ -, not starting with aws:)")
 		}
-		if err := d.customMetric(string(key)); err != nil {
+		if err := d.customMetric(string(key), &names); err != nil {
 			return err
 		}
 	}
 }
 
-func (d *decoder) customMetric(name string) error {
+func (d *decoder) customMetric(name string, names *metricNames) error {
 	d.metric = name
 	d.push(pathSeg{table: stepMetric})
 	defer d.pop()
-	if _, dup := d.rep.CustomMetrics[name]; dup {
+	if names.has(d.rep.CustomMetrics, name) {
 		return d.invalid("given twice")
 	}
 	if k, err := d.peek(); err != nil {
@@ -517,8 +570,39 @@ func (d *decoder) customMetric(name string) error {
 	if err == nil && n == 0 {
 		err = d.invalid("the list must hold exactly one value map, got none")
 	}
-	d.rep.CustomMetrics[name] = v
+	d.rep.CustomMetrics = append(d.rep.CustomMetrics, CustomMetric{Name: name, Value: v})
 	return err
+}
+
+// linearNames is how many custom metrics are searched one by one for a
+// name given twice. Past it, their names go into a set, so that a report of
+// thousands of names is not checked in quadratic time.
+const linearNames = 16
+
+// metricNames finds a name among the custom metrics read so far.
+type metricNames struct {
+	set map[string]struct{} // the names of the first len(set) metrics, or nil
+}
+
+// has reports whether a metric of list, whose names are unique, is named
+// name.
+func (s *metricNames) has(list []CustomMetric, name string) bool {
+	if s.set == nil {
+		if len(list) <= linearNames {
+			for i := range list {
+				if list[i].Name == name {
+					return true
+				}
+			}
+			return false
+		}
+		s.set = make(map[string]struct{}, 2*len(list))
+	}
+	for _, m := range list[len(s.set):] {
+		s.set[m.Name] = struct{}{}
+	}
+	_, ok := s.set[name]
+	return ok
 }
 
 func (d *decoder) customValue(v *CustomValue) error {

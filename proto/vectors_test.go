@@ -219,9 +219,9 @@ func readGolden(t *testing.T, path string, got []byte) []byte {
 // goldenResult is the golden form of a decode: the report, or the error
 // and the report id a rejection echoes.
 type goldenResult struct {
-	Report   *Report      `json:"report,omitempty"`
-	Error    *goldenError `json:"error,omitempty"`
-	ReportID int64        `json:"reportId,omitempty"`
+	Report   *goldenReport `json:"report,omitempty"`
+	Error    *goldenError  `json:"error,omitempty"`
+	ReportID int64         `json:"reportId,omitempty"`
 }
 
 type goldenError struct {
@@ -230,12 +230,34 @@ type goldenError struct {
 	Message string    `json:"message"`
 }
 
+// goldenReport is a report as a golden file shows it: its custom metrics
+// as a map, which JSON writes in name order.
+type goldenReport struct {
+	Header        Header
+	Metrics       *Metrics
+	CustomMetrics map[string]CustomValue
+}
+
+func newGoldenReport(rep *Report) *goldenReport {
+	if rep == nil {
+		return nil
+	}
+	g := &goldenReport{Header: rep.Header, Metrics: rep.Metrics}
+	if rep.CustomMetrics != nil {
+		g.CustomMetrics = make(map[string]CustomValue, len(rep.CustomMetrics))
+		for _, m := range rep.CustomMetrics {
+			g.CustomMetrics[m.Name] = m.Value
+		}
+	}
+	return g
+}
+
 // goldenText is a canonical, readable dump of a decode's result: indented
 // JSON with the report's Go field names (nil and empty lists apart) and
 // map keys sorted.
 func goldenText(t testing.TB, rep *Report, err error) []byte {
 	t.Helper()
-	g := goldenResult{Report: rep}
+	g := goldenResult{Report: newGoldenReport(rep)}
 	if err != nil {
 		g = goldenResult{Error: &goldenError{Code: "(not an *Error)", Message: err.Error()}}
 		if pe, ok := err.(*Error); ok {

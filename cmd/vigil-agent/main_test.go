@@ -262,13 +262,13 @@ func TestOnceOutput(t *testing.T) {
 		{name: "format flag", args: []string{"--format", "msgpack"}},
 		{name: "short names from the environment", env: []string{"VIGIL_SHORT_NAMES=true"}, wantShort: true},
 		{name: "custom metrics file", args: []string{"--custom-metrics-file", metrics}, check: func(t *testing.T, rep *proto.Report) {
-			if v, ok := rep.CustomMetrics["cpu_usage"]; !ok || v.Number != 12.5 {
+			if v, ok := rep.Custom("cpu_usage"); !ok || v.Number != 12.5 {
 				t.Errorf("custom metrics %v, want cpu_usage 12.5", rep.CustomMetrics)
 			}
 		}},
 		{name: "custom metrics command", args: []string{"--custom-metrics-command", `echo '{"users": [{"string_list": ["root"]}]}'`},
 			check: func(t *testing.T, rep *proto.Report) {
-				if v := rep.CustomMetrics["users"]; len(v.Strings) != 1 || v.Strings[0] != "root" {
+				if v, _ := rep.Custom("users"); len(v.Strings) != 1 || v.Strings[0] != "root" {
 					t.Errorf("custom metrics %v, want users [root]", rep.CustomMetrics)
 				}
 			}},

@@ -314,7 +314,7 @@ func portsReport(id int64, n int) *proto.Report {
 // customReport is a report with one custom metric.
 func customReport(id int64, name string, v proto.CustomValue) *proto.Report {
 	return &proto.Report{Header: proto.Header{ReportID: id, Version: proto.CurrentVersion},
-		CustomMetrics: map[string]proto.CustomValue{name: v}}
+		CustomMetrics: []proto.CustomMetric{{Name: name, Value: v}}}
 }
 
 // portsBehavior alarms when a thing listens on more than max TCP ports.
