@@ -231,7 +231,9 @@ func TestTakeDirtySkipsLastSeenOnly(t *testing.T) {
 	e := newTestEngine(t, Profile{Name: "p1", Behaviors: behaviors(t, conns)})
 	p1 := []string{"p1"}
 	observe := func(minutes int, n float64) func() {
-		return func() { e.Observe(at(minutes), "t1", p1, []Datapoint{{Metric: MetricNumEstablishedTCP, Value: Value{Kind: KindCount, Number: n}}}) }
+		return func() {
+			e.Observe(at(minutes), "t1", p1, []Datapoint{{Metric: MetricNumEstablishedTCP, Value: Value{Kind: KindCount, Number: n}}})
+		}
 	}
 	slack := int(DefaultSilenceTimeout / 16 / time.Minute)
 	steps := []struct {
