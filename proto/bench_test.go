@@ -50,3 +50,26 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeInto reads the typical report into a reused buffer, as a
+// server that pools its buffers does.
+func BenchmarkDecodeInto(b *testing.B) {
+	for _, f := range Formats {
+		for _, s := range keyStyles {
+			data, err := Encode(typicalReport(), f, s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run(f.String()+"/"+s.String(), func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(data)))
+				var buf ReportBuffer
+				for b.Loop() {
+					if _, err := (DecodeOptions{}).DecodeInto(&buf, f, data); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

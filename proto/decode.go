@@ -23,11 +23,35 @@ func Decode(format Format, data []byte) (*Report, error) {
 // its header's report id when that came first), so that a rejection can
 // still echo the report id.
 func (o DecodeOptions) Decode(format Format, data []byte) (*Report, error) {
+	return o.decode(newReportBlock(format), format, data)
+}
+
+// ReportBuffer is reusable room for reading reports into: DecodeInto fills
+// it in place of allocating a report. Its lists (ports, connections) are
+// read into the buffer too while they are short. A report decoded into a
+// buffer is the buffer's: it, its lists and its custom metrics' values stay
+// valid until the buffer is used again, and a caller that reuses buffers
+// (from a sync.Pool, say) copies what it keeps before then. The zero value
+// is ready to use.
+type ReportBuffer struct {
+	block reportBlock
+	room  listRoom
+}
+
+// DecodeInto is Decode into buf, which it clears first. The report it
+// returns is buf's (see ReportBuffer).
+func (o DecodeOptions) DecodeInto(buf *ReportBuffer, format Format, data []byte) (*Report, error) {
+	buf.room = listRoom{}
+	buf.block = reportBlock{room: &buf.room}
+	return o.decode(&buf.block, format, data)
+}
+
+// decode reads a report into blk.
+func (o DecodeOptions) decode(blk *reportBlock, format Format, data []byte) (*Report, error) {
 	limit := o.MaxSize
 	if limit <= 0 {
 		limit = DefaultMaxReportSize
 	}
-	blk := newReportBlock(format)
 	rep := &blk.report
 	if len(data) > limit {
 		return rep, errorf(ReportTooLarge, "report", "%d bytes is over the limit of %d bytes", len(data), limit)

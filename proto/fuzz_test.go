@@ -2,7 +2,10 @@ package proto
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
 	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -104,12 +107,35 @@ func checkDecode(t *testing.T, f Format, data []byte) {
 	if rep == nil {
 		t.Fatalf("Decode returned a nil report (error %v)", err)
 	}
+	checkDecodeInto(t, f, data, rep, err)
 	if err != nil {
 		checkRejection(t, err)
 		return
 	}
 	if err := rep.Validate(); err != nil {
 		t.Fatalf("accepted report does not validate: %v\n%s", err, goldenText(t, rep, nil))
+	}
+}
+
+// reused is the buffer checkDecodeInto reads every document into, so that
+// each decode meets what the one before left in it.
+var reused struct {
+	sync.Mutex
+	buf ReportBuffer
+}
+
+// checkDecodeInto reads the document into a reused buffer: the report and
+// the error must be those of Decode.
+func checkDecodeInto(t *testing.T, f Format, data []byte, want *Report, wantErr error) {
+	t.Helper()
+	reused.Lock()
+	defer reused.Unlock()
+	got, err := DecodeOptions{}.DecodeInto(&reused.buf, f, data)
+	if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+		t.Fatalf("DecodeInto: error %v, Decode: %v", err, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("DecodeInto read another report than Decode:\n%s\nwant\n%s", goldenText(t, got, nil), goldenText(t, want, nil))
 	}
 }
 

@@ -333,15 +333,16 @@ func (d *decoder) portList(p *PortList, total *uint64, room *[blockItems]Port) e
 	return err
 }
 
-// listSlice returns an empty slice to read a list into: with room for the
-// n items declared, else the room given (nil when there is none), else
-// room for blockItems.
+// listSlice returns an empty slice to read a list into: the room given
+// when there is one (nil when there is none) and the list fits it or does
+// not declare its length, else room for the n items declared, else room
+// for blockItems.
 func listSlice[T any](n int, declared bool, room *[blockItems]T) []T {
 	switch {
+	case room != nil && (!declared || n <= blockItems):
+		return room[:0]
 	case declared:
 		return make([]T, 0, n)
-	case room != nil:
-		return room[:0]
 	}
 	return make([]T, 0, blockItems)
 }
