@@ -129,8 +129,22 @@ type incoming struct {
 	received time.Time
 	dps      []detector.Datapoint
 	dpsBuf   *[]detector.Datapoint // where dps came from, to give it back
+	buf      *proto.ReportBuffer   // where report was read, to give it back
 	accept   reply
 	acceptOK bool
+}
+
+// reportBuffers recycles the room reports are read into: a report is done
+// with once the engine has taken it in (its datapoints, made beforehand,
+// copy what they keep of it).
+var reportBuffers = sync.Pool{New: func() any { return new(proto.ReportBuffer) }}
+
+// recycle gives the report's buffer back, once the report is done with.
+func (in *incoming) recycle() {
+	if in.buf != nil {
+		reportBuffers.Put(in.buf)
+		in.buf, in.report = nil, nil
+	}
 }
 
 type pendingMessage struct {
@@ -252,7 +266,8 @@ func (s *Service) HandleReport(topic string, payload []byte, sender string) {
 	}
 	in := incoming{topic: t, err: err, sender: sender, received: received}
 	if in.err == nil {
-		in.report, in.err = proto.DecodeOptions{MaxSize: s.opts.MaxReportSize}.Decode(t.Format, payload)
+		in.buf = reportBuffers.Get().(*proto.ReportBuffer)
+		in.report, in.err = proto.DecodeOptions{MaxSize: s.opts.MaxReportSize}.DecodeInto(in.buf, t.Format, payload)
 	}
 	if in.err == nil {
 		// Work that needs no engine state is done here, on the publisher's
@@ -348,13 +363,15 @@ func (s *Service) process(batch []incoming) {
 		retained: make([]retainedReport, 0, len(batch))}
 	s.mu.Lock()
 	j.batch = s.db.NewBatch()
-	for _, in := range batch {
-		if r, ok := s.ingestOne(j, in); ok {
+	for i := range batch {
+		in := &batch[i]
+		if r, ok := s.ingestOne(j, *in); ok {
 			j.replies = append(j.replies, r)
 			if r.accepted {
 				j.accepted++
 			}
 		}
+		in.recycle()
 	}
 	s.submit(j)
 	s.mu.Unlock()
