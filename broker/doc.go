@@ -98,6 +98,23 @@
 // the publish hook, before their acknowledgement and in place of any
 // subscriber: no client then receives reports, not even its own, and a
 // report costs no lookup in the topic index. `vigil serve` runs this way.
+// A report at QoS 1 is acknowledged by the hook itself, which spares mochi
+// its in-flight record of the acknowledgement.
+//
+// MayHaveSubscribers tells the detector when a reply to a report would
+// reach nobody: until a subscription that could match a reply topic has
+// been granted (a client's or an inline one), the detector makes no reply.
+//
+// # Connections
+//
+// Each TCP (and TLS) connection holds back what is written to it while its
+// reader is handling the bytes of its last read, and writes it all at once
+// when the reader comes back for more, or after 2 ms: the acknowledgements
+// of the reports that arrived together leave in one write system call and
+// one TCP segment. A write to a connection whose reader is waiting goes out
+// at once. A connection whose reads keep filling mochi's 2 KiB read buffer
+// reads 32 KiB at a time until a read comes back short; a quiet connection
+// keeps no such buffer.
 //
 // # Caveats
 //
