@@ -65,11 +65,11 @@ type coalescingConn struct {
 	net.Conn
 
 	mu      sync.Mutex
-	busy    bool   // the reader is handling what its last read returned
-	pending []byte // written while busy, not yet sent
-	armed   bool   // the flush timer is set
-	timer   *time.Timer
-	err     error // the error of a deferred write, returned by the next Write
+	busy    bool        // the reader is handling what its last read returned
+	pending []byte      // written while busy, not yet sent
+	armed   bool        // the flush timer is set
+	timer   *time.Timer // nil until a write is first held back
+	err     error       // the error of a deferred write, returned by the next Write
 	closed  bool
 
 	// Only the reader uses these.
@@ -78,10 +78,7 @@ type coalescingConn struct {
 }
 
 func newCoalescingConn(c net.Conn) *coalescingConn {
-	cc := &coalescingConn{Conn: c}
-	cc.timer = time.AfterFunc(time.Hour, cc.timeout)
-	cc.timer.Stop()
-	return cc
+	return &coalescingConn{Conn: c}
 }
 
 // Read sends what is pending, then reads. The reader is busy from the
@@ -143,17 +140,30 @@ func (c *coalescingConn) Write(p []byte) (int, error) {
 	}
 	if !c.armed {
 		c.armed = true
-		c.timer.Reset(coalesceDelay)
+		if c.timer == nil {
+			c.timer = time.AfterFunc(coalesceDelay, c.timeout) // made on first use: most devices never need it
+		} else {
+			c.timer.Reset(coalesceDelay)
+		}
 	}
 	return len(p), nil
 }
 
+// closeFlushTimeout bounds the wait to send what is pending at Close, for
+// a peer that no longer reads.
+const closeFlushTimeout = time.Second
+
 // Close sends what is pending, then closes the connection.
 func (c *coalescingConn) Close() error {
 	c.mu.Lock()
-	c.flushLocked()
+	if len(c.pending) > 0 {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+		c.flushLocked()
+	}
 	c.closed = true
-	c.timer.Stop()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 	c.mu.Unlock()
 	return c.Conn.Close()
 }
