@@ -17,26 +17,18 @@ import (
 //
 //	go test ./proto -run '^$' -bench DecodeCPU -count 10
 func BenchmarkDecodeCPU(b *testing.B) {
-	for _, f := range Formats {
-		for _, s := range keyStyles {
-			data, err := Encode(typicalReport(), f, s)
-			if err != nil {
+	eachTypical(b, func(b *testing.B, f Format, _ KeyStyle, data []byte) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		n, start := 0, threadCPUTime(b)
+		for b.Loop() {
+			if _, err := Decode(f, data); err != nil {
 				b.Fatal(err)
 			}
-			b.Run(f.String()+"/"+s.String(), func(b *testing.B) {
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				n, start := 0, threadCPUTime(b)
-				for b.Loop() {
-					if _, err := Decode(f, data); err != nil {
-						b.Fatal(err)
-					}
-					n++
-				}
-				b.ReportMetric(float64(threadCPUTime(b)-start)/float64(n), "cpu-ns/op")
-			})
+			n++
 		}
-	}
+		b.ReportMetric(float64(threadCPUTime(b)-start)/float64(n), "cpu-ns/op")
+	})
 }
 
 // threadCPUTime returns the CPU time the calling thread has used. Its
