@@ -19,13 +19,19 @@ import (
 // Read goes out at once, as does everything pending when the reader comes
 // back, and a timer sends what is pending after coalesceDelay should the
 // reader stay busy (a slow hook, back-pressure from the detector).
+//
+// The reader never waits for a write: a write to a peer that does not read
+// may block for as long as the peer lets it, and meanwhile the reader still
+// reads (and sees the connection end). A write that failed ends the reads
+// too, so that the broker drops the client.
 
 // A connection that carries many reports (a fleet identity's, a gateway's)
 // also reads them in bigger pieces: when a read fills mochi's small read
 // buffer, more is surely waiting, and the connection reads into a chunk of
-// readChunk bytes from then on, until a read comes back short. A chunk
-// holds some fifty reports, whose acknowledgements then leave in one write;
-// a quiet connection keeps no chunk.
+// readChunk bytes; it keeps the chunk while the chunk's reads come back
+// full. A chunk holds some fifty reports, whose acknowledgements then leave
+// in one write. The chunk goes back to a shared pool before a read that is
+// likely to wait, so a quiet connection holds none.
 
 // readChunk is the read size of a busy connection.
 const readChunk = 32 << 10
@@ -39,11 +45,17 @@ var chunks = sync.Pool{New: func() any {
 // coalesceDelay is the longest a write waits for its connection's reader.
 const coalesceDelay = 2 * time.Millisecond
 
-// maxPending is how much a connection holds back before writing anyway.
+// maxPending is how much a connection holds back before writing anyway;
+// a larger write goes out at once.
 const maxPending = 16 << 10
 
-// maxKeptPending is the largest pending buffer kept for reuse after a flush.
-const maxKeptPending = 64 << 10
+// maxKeptPending is the largest pending buffer a connection keeps for
+// reuse after a flush: acknowledgements take a few bytes each.
+const maxKeptPending = 4 << 10
+
+// closeFlushTimeout bounds the wait to send what is pending at Close, and
+// for a write stuck on a peer that no longer reads.
+const closeFlushTimeout = time.Second
 
 // coalescingListener wraps the connections of a listener in coalescingConns.
 type coalescingListener struct {
@@ -56,29 +68,31 @@ func (l coalescingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCoalescingConn(c), nil
+	return &coalescingConn{Conn: c}, nil
 }
 
 // coalescingConn is a net.Conn whose writes wait while its reader is busy.
-// One goroutine reads; any number may write.
+// One goroutine reads; any number may write. Socket writes happen under
+// wmu, in order; the state is under mu, which is never held across a
+// system call. Lock order: wmu, then mu.
 type coalescingConn struct {
 	net.Conn
 
+	wmu sync.Mutex // held while writing to the socket
+
 	mu      sync.Mutex
-	busy    bool        // the reader is handling what its last read returned
-	pending []byte      // written while busy, not yet sent
-	armed   bool        // the flush timer is set
-	timer   *time.Timer // nil until a write is first held back
-	err     error       // the error of a deferred write, returned by the next Write
+	busy    bool   // the reader is handling what its last read returned
+	pending []byte // written while busy, not yet sent
+	spare   []byte // an empty buffer to hold the next pending bytes, or nil
+	armed   bool   // the flush timer is set
+	timer   *time.Timer
+	err     error // the first failed socket write; later writes and reads return it
 	closed  bool
 
 	// Only the reader uses these.
-	chunk  *[]byte // the read chunk while the connection is busy, or nil
-	unread []byte  // the part of chunk not yet returned by Read
-}
-
-func newCoalescingConn(c net.Conn) *coalescingConn {
-	return &coalescingConn{Conn: c}
+	chunk     *[]byte // the read chunk of a busy connection, or nil
+	unread    []byte  // the part of chunk not yet returned by Read
+	chunkFull bool    // the last read into chunk filled it
 }
 
 // Read sends what is pending, then reads. The reader is busy from the
@@ -91,24 +105,32 @@ func (c *coalescingConn) Read(p []byte) (int, error) {
 	}
 	c.mu.Lock()
 	c.busy = false
-	c.flushLocked()
+	err, flush := c.err, len(c.pending) > 0
 	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	// A socket write in progress (a slow peer) keeps the pending bytes for
+	// the writer after it, or the timer, which is armed: the reader does
+	// not wait for it.
+	if flush && c.wmu.TryLock() {
+		c.flushHeld()
+		c.wmu.Unlock()
+	}
+	if c.chunk != nil && !c.chunkFull {
+		chunks.Put(c.chunk) // the flow has slowed: the next read may wait
+		c.chunk = nil
+	}
 	var n int
-	var err error
-	switch {
-	case c.chunk != nil:
+	if c.chunk != nil {
 		var m int
 		m, err = c.Conn.Read(*c.chunk)
 		n = copy(p, (*c.chunk)[:m])
-		c.unread = (*c.chunk)[n:m]
-		if m < len(p) {
-			chunks.Put(c.chunk) // all of it was returned: nothing refers to it
-			c.chunk, c.unread = nil, nil
-		}
-	default:
+		c.unread, c.chunkFull = (*c.chunk)[n:m], m == len(*c.chunk)
+	} else {
 		n, err = c.Conn.Read(p)
 		if n == len(p) && n < readChunk {
-			c.chunk = chunks.Get().(*[]byte)
+			c.chunk, c.chunkFull = chunks.Get().(*[]byte), true
 		}
 	}
 	if n > 0 {
@@ -120,74 +142,108 @@ func (c *coalescingConn) Read(p []byte) (int, error) {
 }
 
 // Write sends p, or holds it back while the reader is busy. The error of
-// a write held back is returned by a later Write.
+// a write held back is returned by a later Write or Read.
 func (c *coalescingConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.err != nil {
+		defer c.mu.Unlock()
 		return 0, c.err
 	}
-	if !c.busy || c.closed {
-		if c.flushLocked(); c.err != nil {
-			return 0, c.err
+	if c.busy && !c.closed && len(c.pending)+len(p) < maxPending {
+		if c.pending == nil {
+			c.pending, c.spare = c.spare, nil
 		}
-		return c.Conn.Write(p)
-	}
-	c.pending = append(c.pending, p...)
-	if len(c.pending) >= maxPending {
-		c.flushLocked()
+		c.pending = append(c.pending, p...)
+		c.arm()
+		c.mu.Unlock()
 		return len(p), nil
 	}
-	if !c.armed {
-		c.armed = true
-		if c.timer == nil {
-			c.timer = time.AfterFunc(coalesceDelay, c.timeout) // made on first use: most devices never need it
-		} else {
-			c.timer.Reset(coalesceDelay)
-		}
+	c.mu.Unlock()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.flushHeld(); err != nil {
+		return 0, err
 	}
-	return len(p), nil
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.fail(err)
+	}
+	return n, err
 }
 
-// closeFlushTimeout bounds the wait to send what is pending at Close, for
-// a peer that no longer reads.
-const closeFlushTimeout = time.Second
-
-// Close sends what is pending, then closes the connection.
-func (c *coalescingConn) Close() error {
-	c.mu.Lock()
-	if len(c.pending) > 0 {
-		_ = c.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
-		c.flushLocked()
+// arm sets the flush timer if it is not set. c.mu must be held.
+func (c *coalescingConn) arm() {
+	if c.armed {
+		return
 	}
+	c.armed = true
+	if c.timer == nil {
+		c.timer = time.AfterFunc(coalesceDelay, c.timeout) // made on first use: most devices never need it
+	} else {
+		c.timer.Reset(coalesceDelay)
+	}
+}
+
+// timeout sends what a busy reader has left pending too long.
+func (c *coalescingConn) timeout() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.Lock()
+	c.armed = false
+	c.mu.Unlock()
+	c.flushHeld()
+}
+
+// Close sends what is pending, waiting at most closeFlushTimeout (also for
+// a write in progress to a peer that no longer reads), then closes the
+// connection.
+func (c *coalescingConn) Close() error {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+	c.wmu.Lock()
+	c.flushHeld()
+	c.mu.Lock()
 	c.closed = true
 	if c.timer != nil {
 		c.timer.Stop()
 	}
 	c.mu.Unlock()
+	c.wmu.Unlock()
 	return c.Conn.Close()
 }
 
-// timeout sends what a busy reader has left pending too long.
-func (c *coalescingConn) timeout() {
+// flushHeld writes what is pending and returns the connection's write
+// error, if any. c.wmu must be held, c.mu not.
+func (c *coalescingConn) flushHeld() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.armed = false
-	c.flushLocked()
+	out, err := c.pending, c.err
+	if err != nil || len(out) == 0 {
+		c.mu.Unlock()
+		return err
+	}
+	c.pending = nil
+	c.mu.Unlock()
+	_, err = c.Conn.Write(out)
+	if err != nil {
+		c.fail(err)
+		return err
+	}
+	if cap(out) <= maxKeptPending {
+		c.mu.Lock()
+		if c.spare == nil {
+			c.spare = out[:0]
+		}
+		c.mu.Unlock()
+	}
+	return nil
 }
 
-// flushLocked writes what is pending, keeping the first error for the next
-// Write. c.mu must be held.
-func (c *coalescingConn) flushLocked() {
-	if len(c.pending) == 0 {
-		return
-	}
+// fail records the first failed socket write; what is pending is dropped,
+// since the stream is broken.
+func (c *coalescingConn) fail(err error) {
+	c.mu.Lock()
 	if c.err == nil {
-		_, c.err = c.Conn.Write(c.pending)
+		c.err = err
 	}
-	if cap(c.pending) > maxKeptPending {
-		c.pending = nil
-	} else {
-		c.pending = c.pending[:0]
-	}
+	c.pending, c.spare = nil, nil
+	c.mu.Unlock()
 }

@@ -143,11 +143,93 @@ func TestCoalescingDeferredErrorReturnedByNextWrite(t *testing.T) {
 	if _, err := server.Write([]byte("lost")); err != nil {
 		t.Fatalf("a held-back write failed at once: %v", err)
 	}
-	server.mu.Lock()
-	server.flushLocked()
-	server.mu.Unlock()
+	server.wmu.Lock()
+	server.flushHeld()
+	server.wmu.Unlock()
 	if _, err := server.Write([]byte("next")); err == nil {
 		t.Fatal("the write after a failed flush succeeded")
+	}
+	if _, err := server.Read(make([]byte, 8)); err == nil {
+		t.Fatal("the read after a failed flush succeeded: the broker would keep a client it cannot answer")
+	}
+}
+
+// stuckWriter fills the socket towards a client that does not read, until
+// a write blocks; it returns when the write fails.
+func stuckWriter(server *coalescingConn) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		big := make([]byte, 1<<20)
+		for {
+			if _, err := server.Write(big); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	return done
+}
+
+func TestCoalescingReaderNotHeldByAStuckWrite(t *testing.T) {
+	server, client := connPair(t)
+	done := stuckWriter(server)
+	time.Sleep(50 * time.Millisecond) // let the writer fill the socket buffers and block
+	client.(*net.TCPConn).CloseWrite()
+	read := make(chan error, 1)
+	go func() {
+		_, err := server.Read(make([]byte, 16))
+		read <- err
+	}()
+	select {
+	case err := <-read:
+		if err != io.EOF {
+			t.Fatalf("read: %v, want EOF", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader waited for a write to a peer that does not read")
+	}
+	server.Close()
+	<-done
+}
+
+func TestCoalescingCloseEndsAStuckWrite(t *testing.T) {
+	server, _ := connPair(t)
+	done := stuckWriter(server)
+	time.Sleep(50 * time.Millisecond)
+	closed := make(chan error, 1)
+	go func() { closed <- server.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited for a write to a peer that does not read")
+	}
+	if err := <-done; err == nil {
+		t.Fatal("the stuck write succeeded")
+	}
+}
+
+func TestCoalescingIdleConnectionHoldsNoChunk(t *testing.T) {
+	server, client := connPair(t)
+	burst := bytes.Repeat([]byte("r"), 6<<10) // one report larger than mochi's buffer
+	if _, err := client.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	server.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for got := 0; got < len(burst); {
+		n, err := server.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += n
+	}
+	// The connection goes quiet; its next read must not wait holding a chunk.
+	go client.Write([]byte("x"))
+	if n, err := server.Read(buf); err != nil || n != 1 {
+		t.Fatalf("read %d, %v", n, err)
+	}
+	if server.chunk != nil {
+		t.Error("a connection read a quiet socket into its 32 KiB chunk")
 	}
 }
 
