@@ -53,16 +53,18 @@ const sharePrefix = "$share"
 // mayMatchReply reports whether filter matches the reply topic of some
 // thing's report: {root}/things/{thing}/defender/metrics/{format}/{status}.
 // A wildcard at the first level matches no $ topic for a client, but mochi
-// does not apply that rule to inline subscriptions.
+// does not apply that rule to inline or shared subscriptions.
 func mayMatchReply(filter string, inline bool) bool {
+	shared := false
 	if len(filter) > len(sharePrefix) && strings.EqualFold(filter[:len(sharePrefix)+1], sharePrefix+"/") {
 		_, filter, _ = strings.Cut(filter[len(sharePrefix)+1:], "/") // $share/{group}/{filter}
+		shared = true
 	}
 	if filter == "" {
 		return false
 	}
 	if filter[0] == '+' || filter[0] == '#' {
-		return inline
+		return inline || shared // mochi applies the $ rule to neither
 	}
 	levels := compileFilter(filter)
 	thing := "t"

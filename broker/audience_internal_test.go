@@ -27,7 +27,8 @@ func TestMayMatchReply(t *testing.T) {
 		{"$vigil/things/d1/defender/metrics/json/other", false, false},
 		{"$vigil/violations/#", false, false},
 		{"$SYS/#", false, false},
-		{"$share/g/#", false, false},
+		{"$share/g/#", false, true}, // mochi delivers $ topics to shared wildcards
+		{"$share/g/+/things/+/defender/metrics/json/accepted", false, true},
 		{"things/d1/defender/metrics/json/accepted", false, false},
 	}
 	for _, tt := range tests {
