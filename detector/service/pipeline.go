@@ -59,13 +59,23 @@ var datapointBuffers = sync.Pool{New: func() any { return new([]detector.Datapoi
 
 // recycle gives the report's datapoint slice back for another report.
 func (r *retainedReport) recycle() {
-	if r.buf == nil {
+	recycleDatapoints(r.buf, r.dps)
+	r.dps, r.buf = nil, nil
+}
+
+// maxKeptDatapoints is the largest datapoint slice kept for reuse: a
+// report with many custom metrics does not leave a big slice in the pool.
+const maxKeptDatapoints = 64
+
+// recycleDatapoints gives a datapoint slice back to datapointBuffers; buf
+// is where it came from, or nil.
+func recycleDatapoints(buf *[]detector.Datapoint, dps []detector.Datapoint) {
+	if buf == nil || cap(dps) > maxKeptDatapoints {
 		return
 	}
-	clear(r.dps) // drop the references to sets and names
-	*r.buf = r.dps[:0]
-	datapointBuffers.Put(r.buf)
-	r.dps, r.buf = nil, nil
+	clear(dps) // drop the references to sets and names
+	*buf = dps[:0]
+	datapointBuffers.Put(buf)
 }
 
 // stage moves the outbox entries enqueued since the last job into j.

@@ -394,6 +394,7 @@ func (s *Service) ingestOne(j *commitJob, in incoming) (reply, bool) {
 	if err != nil {
 		s.metrics.rejected(err)
 		s.log.Debug().Err(err).Str("thing", in.topic.Thing).Msg("report rejected")
+		recycleDatapoints(in.dpsBuf, in.dps) // made before the report was refused; nothing keeps them
 		return s.makeReply(in.topic, proto.RejectedReply(in.topic.Thing, id, in.received.UnixMilli(), err))
 	}
 	thing := in.topic.Thing
