@@ -113,8 +113,10 @@
 // of the reports that arrived together leave in one write system call and
 // one TCP segment. A write to a connection whose reader is waiting goes out
 // at once. A connection whose reads keep filling mochi's 2 KiB read buffer
-// reads 32 KiB at a time until a read comes back short; a quiet connection
-// keeps no such buffer.
+// reads 32 KiB at a time while those reads come back full; a quiet
+// connection keeps no such buffer. The reader never waits for a write: a
+// peer that stops reading blocks only the writes to it, and a failed write
+// ends the connection's reads, so that the client is dropped.
 //
 // # Caveats
 //
