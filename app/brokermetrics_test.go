@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,37 +13,18 @@ import (
 	"github.com/vigil-iot/vigil/detector/fleetstats"
 	"github.com/vigil-iot/vigil/detector/registry"
 	"github.com/vigil-iot/vigil/detector/service"
+	"github.com/vigil-iot/vigil/internal/fakeclock"
 	"github.com/vigil-iot/vigil/proto"
 )
-
-// testClock is the injected clock of the broker-side metric tests: the
-// service's one-second ticker runs in real time, and the test moves the
-// clock across windows at once.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // window0 is the first 5-minute window of the tests.
 var window0 = time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC)
 
 // startWithClock starts vigil serve in-process, with anonymous devices and
 // the clock at 10 s into window0.
-func startWithClock(t *testing.T) (*App, *testClock) {
+func startWithClock(t *testing.T) (*App, *fakeclock.Clock) {
 	t.Helper()
-	clock := &testClock{t: window0.Add(10 * time.Second)}
+	clock := fakeclock.New(window0.Add(10 * time.Second))
 	a, err := Start(Options{MQTTAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), AllowAnonymous: true,
 		Logger: zerolog.Nop(), Now: clock.Now})
 	if err != nil {
@@ -148,18 +128,18 @@ func TestReconnectStormRaisesDisconnectAlarm(t *testing.T) {
 	steady := dialThing(t, a, "door-steady")
 	defer steady.Disconnect(0)
 	for i := range 50 {
-		clock.set(window0.Add(10*time.Second + time.Duration(i)*time.Second))
+		clock.Set(window0.Add(10*time.Second + time.Duration(i)*time.Second))
 		dialThing(t, a, "door-flaky").Disconnect(0)
 	}
 	waitBroker(t, a, "door-flaky", func(s broker.ThingStats) bool { return s.Disconnects == 50 })
 
-	clock.set(window0.Add(5*time.Minute + time.Second)) // the broker window has closed
+	clock.Set(window0.Add(5*time.Minute + time.Second)) // the broker window has closed
 	events := waitEvents(t, a, window0, window0.Add(time.Hour), inAlarm("door-flaky", "disconnects-per-window"))
 	ev := findEvent(events, "door-flaky", "disconnects-per-window", proto.InAlarm)
 	if n := *ev.MetricValue.Count; n != 50 {
 		t.Errorf("metric value %d, want 50 disconnects", n)
 	}
-	clock.set(window0.Add(5*time.Minute + 31*time.Second)) // and the 300 s window's grace period
+	clock.Set(window0.Add(5*time.Minute + 31*time.Second)) // and the 300 s window's grace period
 	events = waitEvents(t, a, window0, window0.Add(time.Hour), inAlarm("door-flaky", "disconnects-5m"))
 	for _, ev := range events {
 		if ev.ThingName != "door-flaky" {
@@ -226,7 +206,7 @@ func TestForbiddenPublishRaisesAuthorizationAlarm(t *testing.T) {
 	intruder.Publish("exfiltrate", 1, false, make([]byte, 500)).Wait()
 	waitBroker(t, a, "door-owned", func(s broker.ThingStats) bool { return s.AuthorizationFailures == 7 })
 
-	clock.set(window0.Add(5*time.Minute + 31*time.Second))
+	clock.Set(window0.Add(5*time.Minute + 31*time.Second))
 	events := waitEvents(t, a, window0, window0.Add(time.Hour), func(evs []service.EventRecord) bool {
 		return inAlarm("door-owned", "no-denials")(evs) && inAlarm("door-owned", "foreign-messages")(evs) &&
 			inAlarm("door-owned", "small-messages")(evs)
@@ -278,7 +258,7 @@ func TestReportSilenceRaisesAlarm(t *testing.T) {
 	// Each step crosses a minute boundary, where both devices get a
 	// datapoint: door-killed's 590, 650 and 710 seconds of silence.
 	for i, at := range []time.Duration{10*time.Minute + 30*time.Second, 11*time.Minute + 20*time.Second, 12*time.Minute + 20*time.Second} {
-		clock.set(window0.Add(at))
+		clock.Set(window0.Add(at))
 		waitPoints(t, a, "door-killed", detector.MetricReportSilence, i+1)
 		send(alive, "door-alive")
 	}
@@ -296,7 +276,7 @@ func TestReportSilenceRaisesAlarm(t *testing.T) {
 
 	// The agent comes back: the next minute is compliant, and clears.
 	send(killed, "door-killed") // at 14:12:20
-	clock.set(window0.Add(13*time.Minute + time.Second))
+	clock.Set(window0.Add(13*time.Minute + time.Second))
 	waitEvents(t, a, window0, window0.Add(time.Hour), func(evs []service.EventRecord) bool {
 		return findEvent(evs, "door-killed", "agent-alive", proto.AlarmCleared) != nil
 	})

@@ -2,31 +2,13 @@ package broker_test
 
 import (
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-iot/vigil/broker"
+	"github.com/vigil-iot/vigil/internal/fakeclock"
 	"github.com/vigil-iot/vigil/proto"
 )
-
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // waitStats polls a thing's counts until cond holds.
 func waitStats(t *testing.T, b *broker.Broker, thing string, cond func(broker.ThingStats) bool) broker.ThingStats {
@@ -48,7 +30,7 @@ func waitStats(t *testing.T, b *broker.Broker, thing string, cond func(broker.Th
 // messages both ways, a denied publish, a disconnect, and the counts of
 // topic-filter dimensions, with and without the client id variable.
 func TestBrokerSideCounts(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	b := start(t, broker.Options{Auth: testAuth(t), Now: clock.Now})
 	dims := []broker.Dimension{
 		{Name: "own-reports", Filters: []string{"$vigil/things/" + broker.ClientIDVariable + "/defender/metrics/#"}},
@@ -70,10 +52,10 @@ func TestBrokerSideCounts(t *testing.T) {
 	}
 	receive(t, replies)
 	barrier(t, pc)
-	clock.set(clock.Now().Add(time.Minute))
+	clock.Set(clock.Now().Add(time.Minute))
 	pc.Disconnect(0)
 	waitStats(t, b, "d1", func(s broker.ThingStats) bool { return s.Disconnects == 1 })
-	clock.set(clock.Now().Add(time.Minute))
+	clock.Set(clock.Now().Add(time.Minute))
 	mustDial(t, b, deviceD1)
 
 	s := waitStats(t, b, "d1", func(s broker.ThingStats) bool { return s.Connected() })

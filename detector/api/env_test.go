@@ -20,29 +20,12 @@ import (
 	"github.com/vigil-iot/vigil/detector/registry"
 	"github.com/vigil-iot/vigil/detector/service"
 	"github.com/vigil-iot/vigil/detector/store"
+	"github.com/vigil-iot/vigil/internal/fakeclock"
 )
 
 // t0 is the service clock at the start of each test; its milliseconds make
 // the seconds-with-fraction conversion visible.
 var t0 = time.Date(2024, 1, 2, 3, 4, 5, 678_000_000, time.UTC)
-
-// clock is a settable clock for the service.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 // message is one message the service published.
 type message struct {
@@ -102,7 +85,7 @@ type env struct {
 	url   string
 	svc   *service.Service
 	pub   *publisher
-	clock *clock
+	clock *fakeclock.Clock
 	sent  map[string]int // accepted reports per thing
 	feed  *api.ViolationFeed
 }
@@ -117,7 +100,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, pub: newPublisher(), clock: &clock{now: t0}, sent: map[string]int{}, feed: api.NewViolationFeed()}
+	e := &env{t: t, pub: newPublisher(), clock: fakeclock.New(t0), sent: map[string]int{}, feed: api.NewViolationFeed()}
 	metrics := prometheus.NewRegistry()
 	e.svc, err = service.New(service.Options{DB: db, Registry: reg, Publisher: e.feed.Tee(e.pub), Logger: zerolog.Nop(),
 		Now: e.clock.Now, Registerer: metrics})

@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-iot/vigil/detector/registry"
 	"github.com/vigil-iot/vigil/detector/service"
 	"github.com/vigil-iot/vigil/detector/store"
+	"github.com/vigil-iot/vigil/internal/fakeclock"
 )
 
 // day0 starts the UTC day of the fleet statistics tests.
@@ -35,7 +36,7 @@ func newStatsEnv(t *testing.T, fleet bool) (*env, *fleetstats.Aggregator) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, pub: newPublisher(), clock: &clock{now: t0}, sent: map[string]int{}}
+	e := &env{t: t, pub: newPublisher(), clock: fakeclock.New(t0), sent: map[string]int{}}
 	e.svc, err = service.New(service.Options{DB: db, Registry: reg, Publisher: e.pub, Logger: zerolog.Nop(),
 		Now: e.clock.Now, Registerer: prometheus.NewRegistry()})
 	if err != nil {

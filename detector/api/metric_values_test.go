@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-iot/vigil/detector/registry"
 	"github.com/vigil-iot/vigil/detector/service"
 	"github.com/vigil-iot/vigil/detector/store"
+	"github.com/vigil-iot/vigil/internal/fakeclock"
 )
 
 // valuesAt is 10:00:00.25 UTC on 2024-01-02: epoch 1704189600.25.
@@ -36,7 +37,7 @@ func newHistoryEnv(t *testing.T, withHistory bool) (*env, *history.History) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, pub: newPublisher(), clock: &clock{now: t0}, sent: map[string]int{}}
+	e := &env{t: t, pub: newPublisher(), clock: fakeclock.New(t0), sent: map[string]int{}}
 	e.svc, err = service.New(service.Options{DB: db, Registry: reg, Publisher: e.pub, Logger: zerolog.Nop(),
 		Now: e.clock.Now, Registerer: prometheus.NewRegistry()})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-iot/vigil/detector/registry"
 	"github.com/vigil-iot/vigil/detector/service"
 	"github.com/vigil-iot/vigil/detector/store"
+	"github.com/vigil-iot/vigil/internal/fakeclock"
 	"github.com/vigil-iot/vigil/proto"
 )
 
@@ -25,30 +26,6 @@ var t0 = time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)
 // waitLimit bounds every wait for the service; a healthy run takes
 // milliseconds, or about a second where a tick is awaited.
 const waitLimit = 10 * time.Second
-
-// clock is a settable clock for the service.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // message is one message the service published.
 type message struct {
@@ -171,7 +148,7 @@ type env struct {
 	reg     *registry.Registry
 	svc     *service.Service
 	pub     *publisher
-	clock   *clock
+	clock   *fakeclock.Clock
 	tweak   func(o *service.Options)
 	replies map[string]int // replies consumed per thing and format
 	stop    func()
@@ -180,7 +157,7 @@ type env struct {
 // newEnv starts a service; tweak, when not nil, adjusts its options.
 func newEnv(t *testing.T, tweak func(o *service.Options)) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), clock: &clock{now: t0}, tweak: tweak}
+	e := &env{t: t, dir: t.TempDir(), clock: fakeclock.New(t0), tweak: tweak}
 	// Registered first, so it runs last: after the cleanups that tweak
 	// registers for what it runs beside the service on the same store.
 	t.Cleanup(func() {

@@ -112,7 +112,7 @@ func TestReportRejected(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.report("door-1", portsReport(10, 1))
-			e.clock.Add(tt.advance)
+			e.clock.Advance(tt.advance)
 			sender := tt.sender
 			if sender == "" {
 				sender = "door-1"
@@ -132,7 +132,7 @@ func TestReportRejected(t *testing.T) {
 			}
 			// The rejected report did not move the thing's last report id
 			// or time: the next report in order is accepted.
-			e.clock.Add(time.Hour)
+			e.clock.Advance(time.Hour)
 			e.report("door-1", portsReport(11, 1))
 		})
 	}
@@ -194,7 +194,7 @@ func TestMinInterval(t *testing.T) {
 		{time.Minute, proto.Accepted},
 	}
 	for i, s := range steps {
-		e.clock.Add(s.advance)
+		e.clock.Advance(s.advance)
 		r, _ := e.send("door-1", proto.JSON, encode(t, portsReport(int64(i+1), 1), proto.JSON), "")
 		if r.Status != s.status {
 			t.Errorf("step %d (+%v): %s %+v, want %s", i, s.advance, r.Status, r.StatusDetails, s.status)

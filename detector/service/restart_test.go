@@ -29,7 +29,7 @@ func TestRestart(t *testing.T) {
 	// door-2: in alarm under fast too, and two of the three violations slow
 	// needs.
 	for id := range int64(2) {
-		e.clock.Add(time.Minute)
+		e.clock.Advance(time.Minute)
 		e.report("door-2", portsReport(id+1, 200))
 	}
 	// door-3: in alarm under fast while the broker refuses violations.
@@ -44,7 +44,7 @@ func TestRestart(t *testing.T) {
 	activeBefore := e.svc.ActiveViolations(service.ViolationFilter{})
 
 	pub := newPublisher()
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	e.restart(pub)
 
 	// The retained active violations are published again, from the store.
@@ -70,7 +70,7 @@ func TestRestart(t *testing.T) {
 	}
 
 	// door-2's third violation raises the alarm: the count survived.
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	e.report("door-2", portsReport(3, 200))
 	if ev := e.events("slow", "door-2", 1); ev[0].ViolationEventType != proto.InAlarm {
 		t.Errorf("door-2 event %+v", ev[0])
@@ -166,7 +166,7 @@ func TestSilentThingInvalidated(t *testing.T) {
 	e := newEnv(t, func(o *service.Options) { o.SilenceTimeout = time.Hour })
 	e.profile("p", registry.AllThings, portsBehavior("ports", 3, 1, 1))
 	e.report("door-1", portsReport(1, 5))
-	e.clock.Add(61 * time.Minute)
+	e.clock.Advance(61 * time.Minute)
 	events := e.events("p", "door-1", 2)
 	if events[1].ViolationEventType != proto.AlarmInvalidated || events[1].ViolationID != events[0].ViolationID {
 		t.Fatalf("events %s, want in-alarm then alarm-invalidated", eventTypes(events))
@@ -196,7 +196,7 @@ func TestRetention(t *testing.T) {
 	if n := list(); n != 1 {
 		t.Fatalf("%d events, want 1", n)
 	}
-	e.clock.Add(3 * time.Hour)
+	e.clock.Advance(3 * time.Hour)
 	eventually(t, "retention to delete the event", func() bool { return list() == 0 })
 }
 
@@ -215,7 +215,7 @@ func TestRetentionForgetsEndedViolations(t *testing.T) {
 	if err := e.svc.PutVerificationState(ended, proto.TruePositive, "seen"); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(3 * time.Hour)
+	e.clock.Advance(3 * time.Hour)
 	eventually(t, "retention to forget the ended violation", func() bool {
 		return errors.Is(e.svc.PutVerificationState(ended, proto.FalsePositive, ""), registry.ErrNotFound)
 	})

@@ -19,7 +19,7 @@ func TestAlarmLifecycle(t *testing.T) {
 	e := newEnv(t, nil)
 	e.profile("p", registry.AllThings, portsBehavior("ports", 3, 1, 1))
 	e.report("door-1", portsReport(1, 2)) // complies
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	e.report("door-1", portsReport(2, 5))
 	raisedAt := e.clock.Now().UnixMilli()
 
@@ -41,14 +41,14 @@ func TestAlarmLifecycle(t *testing.T) {
 
 	// Still violating: no new event, and the active violation follows the
 	// latest value.
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	e.report("door-1", portsReport(3, 7))
 	active = e.svc.ActiveViolations(service.ViolationFilter{})
 	if len(active) != 1 || *active[0].LastViolationValue.Count != 7 || active[0].LastViolationTime != e.clock.Now().UnixMilli() {
 		t.Fatalf("ActiveViolations after a second violation = %+v", active)
 	}
 
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	e.report("door-1", portsReport(4, 1))
 	events := e.events("p", "door-1", 2)
 	if len(events) != 2 || events[1].ViolationEventType != proto.AlarmCleared || events[1].ViolationID != ev.ViolationID {
@@ -68,7 +68,7 @@ func TestAlarmLifecycle(t *testing.T) {
 	eventually(t, "an empty outbox", func() bool { return e.outboxLen() == 0 })
 
 	// A new alarm of the same behavior has a new violation id.
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	e.report("door-1", portsReport(5, 9))
 	if again := e.events("p", "door-1", 3)[2]; again.ViolationEventType != proto.InAlarm || again.ViolationID == ev.ViolationID {
 		t.Errorf("second alarm %+v reuses id %s", again, ev.ViolationID)
@@ -115,7 +115,7 @@ func TestAlarmInvalidated(t *testing.T) {
 			e.profile("p", tt.target, portsBehavior("ports", 3, 1, 1))
 			e.report("door-1", portsReport(1, 5))
 			raised := e.events("p", "door-1", 1)[0]
-			e.clock.Add(time.Minute)
+			e.clock.Advance(time.Minute)
 			if err := tt.change(e.svc); err != nil {
 				t.Fatal(err)
 			}
@@ -181,7 +181,7 @@ func TestPutVerificationState(t *testing.T) {
 		t.Errorf("filter on another state lists %+v", got)
 	}
 	// The clear carries the verdict given while the alarm was active.
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	e.report("door-1", portsReport(2, 1))
 	if ev := e.events("p", "door-1", 2)[1]; ev.VerificationState != proto.TruePositive || ev.VerificationStateDescription != "port scan confirmed" {
 		t.Errorf("alarm-cleared event %+v", ev)
@@ -246,7 +246,7 @@ func fleet(t *testing.T) (*env, []service.EventRecord) {
 			id++
 			e.report(thing, portsReport(id, ports))
 		}
-		e.clock.Add(time.Minute)
+		e.clock.Advance(time.Minute)
 	}
 	// 3 steps x 2 things x 2 profiles.
 	for _, p := range []string{"loud", "soft"} {
@@ -377,7 +377,7 @@ func TestOutboxRetry(t *testing.T) {
 	e.pub.failOn(violationTopics)
 	e.report("door-1", portsReport(1, 5))
 	e.report("door-2", portsReport(1, 5))
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	e.report("door-1", portsReport(2, 1))
 	// The batch commits its outbox entries before it replies.
 	if got := e.outboxLen(); got != 6 {

@@ -37,6 +37,13 @@ func (c *Clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// Set moves the clock to t, forward or back.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
 // After returns a channel that receives the simulated time once it is d
 // later: after a short real delay, the clock jumps forward to that
 // deadline if it is not there yet. Timers nobody waits for any more still

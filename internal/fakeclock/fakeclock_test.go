@@ -22,3 +22,14 @@ func TestAfterJumps(t *testing.T) {
 		t.Fatalf("Now: %v", got)
 	}
 }
+
+func TestSet(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := New(start)
+	for _, want := range []time.Time{start.Add(time.Hour), start.Add(-time.Minute)} {
+		c.Set(want)
+		if got := c.Now(); !got.Equal(want) {
+			t.Errorf("after Set(%v), Now() = %v", want, got)
+		}
+	}
+}
